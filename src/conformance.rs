@@ -1,0 +1,1 @@
+//! Conformance files: a policy and cases that pin its decisions.

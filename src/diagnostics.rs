@@ -1,0 +1,261 @@
+//! Every problem a user can cause, from any stage, is a [`Problem`]: a
+//! message, a code, the file and span it is about, and help. The CLI renders
+//! them with miette or as JSON; the library returns them in [`Problems`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use serde::Serialize;
+
+use crate::syntax::Span;
+
+/// One source file: its name as the user gave it, and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: Arc<str>,
+    pub text: Arc<str>,
+    /// The same text as miette wants it, so rendered problems name the file.
+    named: NamedSource<Arc<str>>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+        let name = name.into();
+        let text = text.into();
+        SourceFile {
+            named: NamedSource::new(&*name, text.clone()),
+            name,
+            text,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.text, offset)
+    }
+}
+
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(text, offset.min(text.len()));
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A problem found in a policy or a request.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub severity: Severity,
+    /// A stable, greppable code such as `privet::unknown_key`.
+    pub code: &'static str,
+    pub message: String,
+    /// The file the problem is in, when it is in one.
+    pub source: Option<SourceFile>,
+    pub span: Option<Span>,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            source: None,
+            span: None,
+            label: String::new(),
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, source: &SourceFile, span: Span, label: impl Into<String>) -> Self {
+        self.source = Some(source.clone());
+        self.span = Some(span);
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:col` of the problem, when it has a place.
+    pub fn location(&self) -> Option<(Arc<str>, usize, usize)> {
+        let source = self.source.as_ref()?;
+        let (line, column) = source.line_col(self.span?.start);
+        Some((source.name.clone(), line, column))
+    }
+
+    /// The problem as the JSON object `--format json` prints.
+    pub fn to_json(&self) -> ProblemJson {
+        let location = self.location();
+        ProblemJson {
+            severity: match self.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Advice => "advice",
+            },
+            code: self.code,
+            message: self.message.clone(),
+            file: location.as_ref().map(|(file, _, _)| file.to_string()),
+            line: location.as_ref().map(|(_, line, _)| *line),
+            column: location.as_ref().map(|(_, _, column)| *column),
+            label: (!self.label.is_empty()).then(|| self.label.clone()),
+            help: self.help.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemJson {
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source
+            .as_ref()
+            .map(|source| &source.named as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        let label = (!self.label.is_empty()).then(|| self.label.clone());
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            label,
+            span.start,
+            span.end.saturating_sub(span.start),
+        ))))
+    }
+}
+
+/// Render problems as miette draws them, without colour, at a fixed width.
+/// Used for `--color never`, for snapshots and wherever output is not a terminal.
+pub fn render_plain(problems: &[Problem], width: usize) -> String {
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(width);
+    render_with(&handler, problems)
+}
+
+/// Render problems for a terminal, in colour.
+pub fn render_colour(problems: &[Problem], width: usize) -> String {
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode())
+        .with_width(width);
+    render_with(&handler, problems)
+}
+
+fn render_with(handler: &miette::GraphicalReportHandler, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for problem in problems {
+        if handler.render_report(&mut out, problem).is_err() {
+            out.push_str(&problem.message);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// All the problems found in one run, errors and warnings.
+#[derive(Debug, Clone, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Problem::is_error)
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self.0.iter().filter(|p| p.is_error()).count();
+        match self.0.first() {
+            Some(first) if errors <= 1 => {
+                if let Some((file, line, column)) = first.location() {
+                    write!(f, "{file}:{line}:{column}: {}", first.message)
+                } else {
+                    f.write_str(&first.message)
+                }
+            }
+            Some(first) => write!(f, "{errors} errors, the first: {}", first.message),
+            None => f.write_str("no problems"),
+        }
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// The candidate closest to `word`, for "did you mean" help.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(&str, f64)> = None;
+    for candidate in candidates {
+        let score = if candidate.rsplit('.').next() == Some(word) && candidate != word {
+            // `email` for `user.contact.email`: the user wrote the leaf alone.
+            0.95
+        } else {
+            strsim::normalized_damerau_levenshtein(word, candidate)
+        };
+        if score >= 0.7 && best.is_none_or(|(_, best_score)| score > best_score) {
+            best = Some((candidate, score));
+        }
+    }
+    best.map(|(candidate, _)| candidate)
+}
+
+/// "did you mean `x`?" when something is close enough.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}

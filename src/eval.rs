@@ -1,0 +1,559 @@
+//! Decisions, with exactly the semantics of DESIGN.md §1.
+//!
+//! A request stands for a set of *points*: every data category at or below
+//! each item, every purpose at or below the requested one (all purposes when
+//! none is given), every recipient at or below the requested one, and the
+//! one action and subject. It is allowed only when every point is: no deny
+//! rule fires there (a deny fires when its condition is true *or unknown*)
+//! and some allow rule covers it with a condition that is true. Items are
+//! evaluated at the request's combined class, so an allow only applies when
+//! the data it covers reaches that class.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::compile::{
+    CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId, Truth,
+};
+use crate::request::ResolvedRequest;
+use crate::syntax::{Class, Dimension, Effect};
+
+/// The answer to a request, with why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// `"allow"` or `"deny"`.
+    pub decision: &'static str,
+    /// The request's combined class; `null` when the request was invalid.
+    pub class: Option<&'static str>,
+    pub reasons: Vec<Reason>,
+    /// The legal basis the allowing rules rely on; several are joined by ", ".
+    pub basis: Option<String>,
+    pub obligations: Vec<String>,
+    pub missing_facts: Vec<String>,
+    pub hints: Vec<String>,
+}
+
+/// One rule that decided, or the default deny.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Reason {
+    /// `file:line:col` of the rule; `"default"` when no rule allowed;
+    /// `"error"` when the request was invalid.
+    pub rule: String,
+    pub effect: &'static str,
+    pub cite: Option<String>,
+    /// What the rule decided, in words.
+    pub detail: String,
+}
+
+impl Decision {
+    /// The decision for a request that could not be evaluated: deny, and say why.
+    pub fn error(message: &str) -> Decision {
+        Decision {
+            allowed: false,
+            decision: "deny",
+            class: None,
+            reasons: vec![Reason {
+                rule: "error".into(),
+                effect: "deny",
+                cite: None,
+                detail: message.to_string(),
+            }],
+            basis: None,
+            obligations: Vec::new(),
+            missing_facts: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+}
+
+/// One point of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Point {
+    data: KeyId,
+    purpose: KeyId,
+    recipient: KeyId,
+    action: KeyId,
+    subject: KeyId,
+}
+
+/// What a full evaluation records for the explanation.
+#[derive(Default)]
+struct Trace {
+    /// Deny rules that fired, with the first point and whether on unknown.
+    denies: Vec<(usize, Point, bool)>,
+    /// Allow rules that allowed some point, with the first.
+    allows: Vec<(usize, Point)>,
+    /// Points no rule allowed (the first few).
+    uncovered: Vec<Point>,
+    /// Allow rules that covered an uncovered point but whose condition failed.
+    failed_allows: BTreeSet<usize>,
+    missing: BTreeSet<FactId>,
+    uncovered_count: usize,
+}
+
+const MAX_UNCOVERED_SHOWN: usize = 3;
+
+/// Evaluate without explanation: the lean path.
+pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
+    walk(policy, request, &mut None)
+}
+
+/// Evaluate and explain.
+pub fn decide(policy: &CompiledPolicy, request: &ResolvedRequest) -> Decision {
+    let mut trace = Some(Trace::default());
+    let allowed = walk(policy, request, &mut trace);
+    let trace = trace.unwrap_or_default();
+    explain(policy, request, allowed, &trace)
+}
+
+/// Visit every point; with a trace, record everything and keep going,
+/// without one, stop at the first point that is not allowed.
+fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<Trace>) -> bool {
+    let data = policy.taxonomy(Dimension::Data);
+    let purposes = policy.taxonomy(Dimension::Purpose);
+    let recipients = policy.taxonomy(Dimension::Recipient);
+    let all_purposes;
+    let purpose_set = match request.purpose {
+        Some(p) => purposes.descendants(p),
+        None => {
+            all_purposes = purposes.everything();
+            &all_purposes
+        }
+    };
+    let mut allowed = true;
+    for &item in &request.data {
+        for d in data.descendants(item).ones() {
+            let class = request.class.max(data.class(d as KeyId));
+            for p in purpose_set.ones() {
+                for r in recipients.descendants(request.recipient).ones() {
+                    let point = Point {
+                        data: d as KeyId,
+                        purpose: p as KeyId,
+                        recipient: r as KeyId,
+                        action: request.action,
+                        subject: request.subject,
+                    };
+                    if !point_allowed(policy, request, point, class, trace) {
+                        allowed = false;
+                        if trace.is_none() {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    allowed
+}
+
+fn covers(rule: &CompiledRule, point: Point) -> bool {
+    rule.covers(Dimension::Data, point.data)
+        && rule.covers(Dimension::Purpose, point.purpose)
+        && rule.covers(Dimension::Recipient, point.recipient)
+        && rule.covers(Dimension::Action, point.action)
+        && rule.covers(Dimension::Subject, point.subject)
+}
+
+/// Evaluate a condition, and when it comes out unknown, note which facts
+/// were missing: those are what the caller could supply.
+fn truth(
+    cond: &Cond,
+    request: &ResolvedRequest,
+    purpose: KeyId,
+    trace: &mut Option<Trace>,
+) -> Truth {
+    let mut missing: Vec<FactId> = Vec::new();
+    let result = cond.eval(&request.facts, purpose, &mut |f| missing.push(f));
+    if result == Truth::Unknown {
+        if let Some(trace) = trace {
+            trace.missing.extend(missing);
+        }
+    }
+    result
+}
+
+/// The condition an allow needs: its basis's requirement and its own.
+fn allow_truth(
+    policy: &CompiledPolicy,
+    rule: &CompiledRule,
+    request: &ResolvedRequest,
+    purpose: KeyId,
+    trace: &mut Option<Trace>,
+) -> Truth {
+    let basis = rule
+        .basis
+        .and_then(|b| policy.bases.get(b))
+        .and_then(|b| b.requires.as_ref())
+        .map_or(Truth::True, |c| truth(c, request, purpose, trace));
+    if basis == Truth::False {
+        return Truth::False;
+    }
+    let own = rule
+        .condition
+        .as_ref()
+        .map_or(Truth::True, |c| truth(c, request, purpose, trace));
+    match (basis, own) {
+        (Truth::True, Truth::True) => Truth::True,
+        (_, Truth::False) => Truth::False,
+        _ => Truth::Unknown,
+    }
+}
+
+fn point_allowed(
+    policy: &CompiledPolicy,
+    request: &ResolvedRequest,
+    point: Point,
+    class: Class,
+    trace: &mut Option<Trace>,
+) -> bool {
+    let mut denied = false;
+    for (index, rule) in policy.rules.iter().enumerate() {
+        if rule.effect != Effect::Deny || !covers(rule, point) {
+            continue;
+        }
+        let fired = rule
+            .condition
+            .as_ref()
+            .map_or(Truth::True, |c| truth(c, request, point.purpose, trace));
+        if fired != Truth::False {
+            denied = true;
+            match trace {
+                None => return false,
+                Some(trace) => {
+                    if !trace.denies.iter().any(|(i, _, _)| *i == index) {
+                        trace.denies.push((index, point, fired == Truth::Unknown));
+                    }
+                }
+            }
+        }
+    }
+    if denied {
+        return false;
+    }
+    let mut allowed = false;
+    let mut candidates = Vec::new();
+    for (index, rule) in policy.rules.iter().enumerate() {
+        // An allow applies only to data evaluated at a class it reaches:
+        // combined personal data is personal data.
+        if rule.effect != Effect::Allow || rule.clearance < class || !covers(rule, point) {
+            continue;
+        }
+        if allow_truth(policy, rule, request, point.purpose, trace) == Truth::True {
+            allowed = true;
+            match trace {
+                None => return true,
+                Some(trace) => {
+                    if !trace.allows.iter().any(|(i, _)| *i == index) {
+                        trace.allows.push((index, point));
+                    }
+                }
+            }
+        } else {
+            candidates.push(index);
+        }
+    }
+    if !allowed {
+        if let Some(trace) = trace {
+            trace.uncovered_count += 1;
+            if trace.uncovered.len() < MAX_UNCOVERED_SHOWN {
+                trace.uncovered.push(point);
+            }
+            trace.failed_allows.extend(candidates);
+        }
+    }
+    allowed
+}
+
+fn describe_point(policy: &CompiledPolicy, point: Point) -> String {
+    format!(
+        "{} for {} to {} ({}, {})",
+        policy.taxonomy(Dimension::Data).key(point.data),
+        policy.taxonomy(Dimension::Purpose).key(point.purpose),
+        policy.taxonomy(Dimension::Recipient).key(point.recipient),
+        policy.taxonomy(Dimension::Action).key(point.action),
+        policy.taxonomy(Dimension::Subject).key(point.subject),
+    )
+}
+
+fn explain(
+    policy: &CompiledPolicy,
+    request: &ResolvedRequest,
+    allowed: bool,
+    trace: &Trace,
+) -> Decision {
+    let rule_reason = |index: usize, detail: String| -> Option<Reason> {
+        let rule = policy.rules.get(index)?;
+        Some(Reason {
+            rule: rule.location.to_string(),
+            effect: rule.effect.as_str(),
+            cite: rule.cite.as_deref().map(str::to_string),
+            detail,
+        })
+    };
+    let mut reasons: Vec<Reason> = Vec::new();
+    let mut basis = None;
+    let mut obligations = Vec::new();
+    let mut hints = Vec::new();
+    if allowed {
+        let mut bases: Vec<&str> = Vec::new();
+        let mut allows = trace.allows.clone();
+        allows.sort_by_key(|(i, _)| *i);
+        for (index, point) in allows {
+            reasons.extend(rule_reason(
+                index,
+                format!("allows {}", describe_point(policy, point)),
+            ));
+            if let Some(rule) = policy.rules.get(index) {
+                if let Some(b) = rule.basis.and_then(|b| policy.bases.get(b)) {
+                    if !bases.contains(&&*b.name) {
+                        bases.push(&b.name);
+                    }
+                }
+                obligations.extend(rule.obligations.iter().map(|o| o.to_string()));
+            }
+        }
+        basis = (!bases.is_empty()).then(|| bases.join(", "));
+        obligations.sort();
+        obligations.dedup();
+    } else {
+        for (index, point, on_unknown) in &trace.denies {
+            let unknown = if *on_unknown {
+                " (its condition could not be ruled out)"
+            } else {
+                ""
+            };
+            reasons.extend(rule_reason(
+                *index,
+                format!("forbids {}{unknown}", describe_point(policy, *point)),
+            ));
+        }
+        if trace.denies.is_empty() {
+            for point in &trace.uncovered {
+                reasons.push(Reason {
+                    rule: "default".into(),
+                    effect: "deny",
+                    cite: None,
+                    detail: format!("no rule allows {}", describe_point(policy, *point)),
+                });
+            }
+            if trace.uncovered_count > trace.uncovered.len() {
+                if let Some(last) = reasons.last_mut() {
+                    last.detail.push_str(&format!(
+                        " (and {} more combinations)",
+                        trace.uncovered_count - trace.uncovered.len()
+                    ));
+                }
+            }
+            hints = find_hints(policy, request, trace);
+        }
+    }
+    reasons.sort_by(|a, b| natural_location(&a.rule).cmp(&natural_location(&b.rule)));
+    Decision {
+        allowed,
+        decision: if allowed { "allow" } else { "deny" },
+        class: Some(request.class.as_str()),
+        reasons,
+        basis,
+        obligations,
+        missing_facts: trace
+            .missing
+            .iter()
+            .filter_map(|f| policy.facts.get(*f as usize))
+            .map(|f| f.name.to_string())
+            .collect(),
+        hints,
+    }
+}
+
+/// Sort `file:10:1` after `file:9:1`.
+fn natural_location(location: &str) -> (String, usize, usize) {
+    let mut parts = location.rsplitn(3, ':');
+    let column = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    (parts.next().unwrap_or(location).to_string(), line, column)
+}
+
+/// A change to a request's context that a hint proposes.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    AddPurposes(FactId, Vec<KeyId>),
+    AddMembers(FactId, u64),
+    SetBool(FactId, bool),
+}
+
+/// Changes to the context that would let the failed allows apply. Each is
+/// tried, and only those that really turn the decision into an allow are
+/// offered, so every hint is sound.
+fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace) -> Vec<String> {
+    let mut proposals: Vec<Vec<Change>> = Vec::new();
+    for &index in &trace.failed_allows {
+        let Some(rule) = policy.rules.get(index) else {
+            continue;
+        };
+        let purposes: Vec<KeyId> = match request.purpose {
+            Some(p) => vec![p],
+            None => rule.written[Dimension::Purpose.index()].clone(),
+        };
+        let mut changes = Vec::new();
+        let basis = rule
+            .basis
+            .and_then(|b| policy.bases.get(b))
+            .and_then(|b| b.requires.as_ref());
+        // For a basis that several facts satisfy (consent or explicit
+        // consent), each way is its own proposal.
+        let mut alternatives = Vec::new();
+        if let Some(Cond::Or(parts)) = basis {
+            for part in parts {
+                let mut alt = Vec::new();
+                positive_changes(part, &purposes, true, &mut alt);
+                alternatives.push(alt);
+            }
+        } else if let Some(basis) = basis {
+            positive_changes(basis, &purposes, true, &mut changes);
+        }
+        if let Some(condition) = &rule.condition {
+            positive_changes(condition, &purposes, true, &mut changes);
+        }
+        if alternatives.is_empty() {
+            proposals.push(changes);
+        } else {
+            for mut alt in alternatives {
+                alt.extend(changes.iter().cloned());
+                proposals.push(alt);
+            }
+        }
+    }
+    let mut hints = Vec::new();
+    for changes in proposals {
+        if changes.is_empty() {
+            continue;
+        }
+        let mut changed = request.clone();
+        for change in &changes {
+            apply(policy, &mut changed, change);
+        }
+        if changed != *request && is_allowed(policy, &changed) {
+            let text = format!(
+                "allowed with {}",
+                changes
+                    .iter()
+                    .map(|c| describe_change(policy, c))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            );
+            if !hints.contains(&text) {
+                hints.push(text);
+            }
+        }
+    }
+    hints.sort();
+    hints
+}
+
+/// Changes that make `cond` (read with `polarity`) more true. Only facts
+/// a subject or a service can grant are proposed: consents, members, flags.
+fn positive_changes(cond: &Cond, purposes: &[KeyId], polarity: bool, out: &mut Vec<Change>) {
+    match cond {
+        Cond::Test(fact) => out.push(Change::SetBool(*fact, polarity)),
+        Cond::BoolIs(fact, value) => out.push(Change::SetBool(*fact, *value == polarity)),
+        Cond::PurposeMember {
+            fact,
+            keys,
+            request_purpose,
+        } if polarity => {
+            let mut wanted = keys.clone();
+            if *request_purpose {
+                wanted.extend_from_slice(purposes);
+            }
+            if !wanted.is_empty() {
+                out.push(Change::AddPurposes(*fact, wanted));
+            }
+        }
+        Cond::EnumMember { fact, mask } if polarity => {
+            // The lowest member is enough for "any of".
+            out.push(Change::AddMembers(*fact, mask & mask.wrapping_neg()));
+        }
+        Cond::Not(inner) => positive_changes(inner, purposes, !polarity, out),
+        Cond::And(parts) if polarity => parts
+            .iter()
+            .for_each(|p| positive_changes(p, purposes, polarity, out)),
+        Cond::Or(parts) if !polarity => parts
+            .iter()
+            .for_each(|p| positive_changes(p, purposes, polarity, out)),
+        Cond::Or(parts) if polarity => {
+            if let Some(first) = parts.first() {
+                positive_changes(first, purposes, polarity, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn apply(policy: &CompiledPolicy, request: &mut ResolvedRequest, change: &Change) {
+    match change {
+        Change::SetBool(fact, value) => {
+            if let Some(slot) = request.facts.get_mut(*fact as usize) {
+                *slot = Some(FactValue::Bool(*value));
+            }
+        }
+        Change::AddPurposes(fact, keys) => {
+            let purposes = policy.taxonomy(Dimension::Purpose);
+            if let Some(slot) = request.facts.get_mut(*fact as usize) {
+                let (mut listed, mut covered) = match slot.take() {
+                    Some(FactValue::Purposes { listed, covered }) => (listed, covered),
+                    _ => (
+                        Vec::new(),
+                        fixedbitset::FixedBitSet::with_capacity(purposes.len()),
+                    ),
+                };
+                for &key in keys {
+                    if !listed.contains(&key) {
+                        listed.push(key);
+                        covered.union_with(purposes.descendants(key));
+                    }
+                }
+                *slot = Some(FactValue::Purposes { listed, covered });
+            }
+        }
+        Change::AddMembers(fact, mask) => {
+            if let Some(slot) = request.facts.get_mut(*fact as usize) {
+                let held = match slot {
+                    Some(FactValue::Members(held)) => *held,
+                    _ => 0,
+                };
+                *slot = Some(FactValue::Members(held | mask));
+            }
+        }
+    }
+}
+
+fn describe_change(policy: &CompiledPolicy, change: &Change) -> String {
+    let name = |fact: &FactId| policy.facts.get(*fact as usize).map_or("?", |f| &*f.name);
+    match change {
+        Change::SetBool(fact, value) => format!("{} = {value}", name(fact)),
+        Change::AddPurposes(fact, keys) => format!(
+            "{} to {}",
+            name(fact),
+            keys.iter()
+                .map(|k| policy.taxonomy(Dimension::Purpose).key(*k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Change::AddMembers(fact, mask) => {
+            let members: Vec<Arc<str>> = match policy.facts.get(*fact as usize).map(|f| &f.kind) {
+                Some(FactKind::EnumSet(members)) => members.clone(),
+                _ => Vec::new(),
+            };
+            let chosen: Vec<&str> = members
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| mask & (1 << bit) != 0)
+                .map(|(_, m)| &**m)
+                .collect();
+            format!("{} including {}", name(fact), chosen.join(", "))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! # privet — privacy policy as code
+//!
+//! A legal engineer writes a privacy policy in `.privet` files; a service
+//! asks [`Policy::allowed`] before it processes personal data, and gets a
+//! [`Decision`]: allowed or not, the rules that decided it with their
+//! citations, the legal basis, the obligations that come with it, the facts
+//! that were missing, and hints for what would change a deny.
+//!
+//! ```
+//! use privet::{Policy, Request};
+//!
+//! let policy = Policy::from_source("shop.privet", r#"
+//!     use std
+//!     allow user.contact.email for marketing to first_party
+//!         basis consent
+//!         unless opt_out(purpose)
+//!         oblige offer_opt_out
+//!         cite "§1(b)"
+//! "#)?;
+//!
+//! let request = Request::new(["user.contact.email"])
+//!     .purpose("marketing.communications.email")
+//!     .fact("consent", ["marketing"]);
+//! let decision = policy.allowed(&request);
+//! assert!(decision.allowed);
+//! assert_eq!(decision.basis.as_deref(), Some("consent"));
+//! assert_eq!(decision.obligations, ["offer_opt_out"]);
+//!
+//! // Without consent: denied, and the decision says what would change that.
+//! let decision = policy.allowed(&Request::new(["user.contact.email"]).purpose("marketing"));
+//! assert!(!decision.allowed);
+//! assert_eq!(decision.hints, ["allowed with consent to marketing"]);
+//! # Ok::<(), privet::Error>(())
+//! ```
+//!
+//! The pipeline: text → [`syntax`] (spanned AST) → [`compile`] (names
+//! resolved, taxonomies as petgraph DAGs, conditions checked) → [`eval`]
+//! (decisions). Every problem on the way is a [`Problem`], a miette
+//! diagnostic with the file, a labelled span and help.
+//!
+//! A [`Policy`] is immutable and `Send + Sync`. To decide the same request
+//! shape many times, [`Policy::resolve`] it once and call
+//! [`Policy::is_allowed`] or [`Policy::decide_resolved`].
+
+#![forbid(unsafe_code)]
+
+pub mod compile;
+pub mod conformance;
+pub mod diagnostics;
+pub mod eval;
+pub mod policy;
+pub mod request;
+pub mod syntax;
+
+pub use diagnostics::{Problem, Problems, SourceFile};
+pub use eval::{Decision, Reason};
+pub use policy::{Error, Policy};
+pub use request::{Request, ResolvedRequest};

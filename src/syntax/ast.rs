@@ -1,0 +1,272 @@
+//! The spanned syntax tree of one `.privet` file, as written: nothing here is
+//! resolved or checked yet.
+
+use std::ops::Range;
+
+/// A byte range into the file the node was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// A value with the place it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spanned<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Spanned { node, span }
+    }
+}
+
+pub type Name = Spanned<String>;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub header: Option<Header>,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    Policy,
+    Vocabulary,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub kind: HeaderKind,
+    pub name: Name,
+    pub meta: Vec<(Name, Name)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Use(Name),
+    Key(KeyDecl),
+    Fact(FactDecl),
+    Basis(BasisDecl),
+    Obligation(ObligationDecl),
+    Rule(Rule),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Use(name) => name.span,
+            Item::Key(decl) => decl.span,
+            Item::Fact(decl) => decl.span,
+            Item::Basis(decl) => decl.span,
+            Item::Obligation(decl) => decl.span,
+            Item::Rule(rule) => rule.span,
+        }
+    }
+}
+
+/// The five dimensions a rule scopes and a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    Data,
+    Purpose,
+    Recipient,
+    Action,
+    Subject,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Data,
+        Dimension::Purpose,
+        Dimension::Recipient,
+        Dimension::Action,
+        Dimension::Subject,
+    ];
+
+    /// How a user would name one key of this dimension.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Dimension::Data => "data category",
+            Dimension::Purpose => "purpose",
+            Dimension::Recipient => "recipient",
+            Dimension::Action => "action",
+            Dimension::Subject => "data subject",
+        }
+    }
+
+    /// The keyword that declares a key of this dimension.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Dimension::Data => "data",
+            Dimension::Purpose => "purpose",
+            Dimension::Recipient => "recipient",
+            Dimension::Action => "action",
+            Dimension::Subject => "subject",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    NonPersonal,
+    Personal,
+    Sensitive,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::NonPersonal => "non_personal",
+            Class::Personal => "personal",
+            Class::Sensitive => "sensitive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyDecl {
+    pub dimension: Dimension,
+    pub key: Name,
+    /// Explicit parents; without them the parent is the key's dotted prefix.
+    pub under: Vec<Name>,
+    pub class: Option<Spanned<Class>>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactType {
+    Bool,
+    Int,
+    PurposeSet,
+    EnumSet(Vec<Name>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Bool(bool),
+    Int(i64),
+    Set(Vec<Name>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactDecl {
+    pub name: Name,
+    pub ty: Spanned<FactType>,
+    pub default: Option<Spanned<Literal>>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasisDecl {
+    pub name: Name,
+    pub requires: Option<Condition>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObligationDecl {
+    pub name: Name,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Effect {
+    Allow,
+    #[default]
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rule {
+    pub effect: Spanned<Effect>,
+    /// One optional key list per dimension (indexed by `Dimension::index`);
+    /// `None` means the rule does not restrict that dimension.
+    pub scopes: [Option<Vec<Name>>; 5],
+    pub basis: Option<Name>,
+    pub when: Option<Condition>,
+    pub unless: Option<Condition>,
+    pub obligations: Vec<Name>,
+    pub cite: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CompareOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConditionKind {
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    Not(Box<Condition>),
+    /// A boolean fact on its own: `dnt`.
+    Test(Name),
+    /// `subject_age < 13`, `dnt == false`.
+    Compare {
+        fact: Name,
+        op: Spanned<CompareOp>,
+        value: Spanned<Literal>,
+    },
+    /// `consent(marketing)`, `safeguards(scc, bcr)`: holds when the set holds
+    /// any of the arguments.
+    Member {
+        fact: Name,
+        args: Vec<Name>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub kind: ConditionKind,
+    pub span: Span,
+}
