@@ -350,7 +350,7 @@ fn explain(
             hints = find_hints(policy, request, trace);
         }
     }
-    reasons.sort_by(|a, b| natural_location(&a.rule).cmp(&natural_location(&b.rule)));
+    reasons.sort_by_key(|r| natural_location(&r.rule));
     Decision {
         allowed,
         decision: if allowed { "allow" } else { "deny" },

@@ -43,6 +43,9 @@
 //! [`Policy::is_allowed`] or [`Policy::decide_resolved`].
 
 #![forbid(unsafe_code)]
+// A `Problem` carries its source file and help so that it can be rendered
+// anywhere; it is large, but errors are the cold path.
+#![allow(clippy::result_large_err)]
 
 pub mod compile;
 pub mod conformance;

@@ -1,1 +1,469 @@
-fn main() {}
+//! The `privet` command: a thin shell over the library.
+
+// Problems are large and rare; see lib.rs.
+#![allow(clippy::result_large_err)]
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use privet::compile::compile;
+use privet::diagnostics::{self, Problem};
+use privet::policy::read_source;
+use privet::{Decision, Error, Policy, Request, SourceFile};
+
+/// Exit codes of DESIGN.md §3.
+const OK: u8 = 0;
+const FAILED: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "privet",
+    version,
+    about = "Privacy policy as code: check policies, and ask them whether data may be processed",
+    long_about = "Privacy policy as code.\n\n\
+        A policy (.privet) says which data may be used for which purposes, shared with whom, \
+        on which legal basis and under which conditions. privet checks policies and decides \
+        requests against them: default deny, deny overrides allow, unknown facts fail closed.\n\n\
+        Exit codes: 0 ok, 1 a check failed or (with --fail-on-deny) a request was denied, \
+        2 bad input (unreadable file, invalid policy or request, wrong usage).",
+    after_help = "Example:\n  privet eval policies/huawei/global-2016.privet --request - <<'EOF'\n  \
+        {\"data\": [\"user.contact.email\"], \"purpose\": \"marketing\", \"context\": {\"subject_age\": 30}}\n  EOF"
+)]
+struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = Colour::Auto, global = true)]
+    color: Colour,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and validate policies; report every problem with its place and a suggestion.
+    ///
+    /// A directory is searched for .privet files recursively; each file is checked
+    /// as a policy of its own, with what it `use`s.
+    Check {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `text` draws diagnostics for people, `json` lists them for CI.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Decide requests against a policy.
+    ///
+    /// A request is JSON: {"data": [...], "purpose": ..., "recipient": ..., "action": ...,
+    /// "subject": ..., "context": {...}}; only `data` is required.
+    #[command(after_help = "Examples:\n  \
+        privet eval policies/huawei/global-2016.privet --request request.json\n  \
+        echo '{\"data\": \"non_personal.statistics\"}' | privet eval policies/huawei/global-2016.privet --request -\n  \
+        privet eval policies/huawei/global-2016.privet --requests audit.jsonl > decisions.jsonl")]
+    Eval {
+        /// A policy file, or a directory whose .privet files form one policy.
+        policy: PathBuf,
+        /// One request: a JSON file, or `-` for standard input.
+        #[arg(
+            long,
+            conflicts_with = "requests",
+            required_unless_present = "requests"
+        )]
+        request: Option<String>,
+        /// Many requests, one JSON object per line (`-` for standard input); prints one
+        /// decision per line, in order. A bad line prints {"error": "..."} and makes the exit code 2.
+        #[arg(long)]
+        requests: Option<String>,
+        /// `text` explains in words; `json` prints the decision object.
+        /// Default: text for --request, json for --requests.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Exit with 1 when a request is denied.
+        #[arg(long)]
+        fail_on_deny: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Colour {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let colour = match cli.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let code = match cli.command {
+        Command::Check { paths, format } => check(&paths, format, colour),
+        Command::Eval {
+            policy,
+            request,
+            requests,
+            format,
+            fail_on_deny,
+        } => match (request, requests) {
+            (Some(request), _) => eval_one(
+                &policy,
+                &request,
+                format.unwrap_or(Format::Text),
+                fail_on_deny,
+                colour,
+            ),
+            (None, Some(requests)) => eval_many(
+                &policy,
+                &requests,
+                format.unwrap_or(Format::Json),
+                fail_on_deny,
+                colour,
+            ),
+            (None, None) => BAD_INPUT,
+        },
+    };
+    ExitCode::from(code)
+}
+
+fn report(problems: &[Problem], colour: bool) {
+    let width = 100;
+    let text = if colour {
+        diagnostics::render_colour(problems, width)
+    } else {
+        diagnostics::render_plain(problems, width)
+    };
+    eprint!("{text}");
+}
+
+/// Every .privet file under `path`, sorted; `path` itself if it is a file.
+fn policy_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() || entry.extension().is_some_and(|e| e == "privet") {
+                policy_files(&entry, out)?;
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
+    let mut files = Vec::new();
+    let mut code = OK;
+    let mut all_problems: Vec<Problem> = Vec::new();
+    for path in paths {
+        if let Err(error) = policy_files(path, &mut files) {
+            all_problems.push(
+                Problem::error(
+                    "privet::io",
+                    format!("cannot read {}: {error}", path.display()),
+                )
+                .with_help("check the path"),
+            );
+            code = BAD_INPUT;
+        }
+    }
+    let mut results = Vec::new();
+    for file in &files {
+        let problems = match read_source(file) {
+            Ok(source) => match compile(std::slice::from_ref(&source)) {
+                Ok((_, warnings)) => warnings,
+                Err(problems) => problems,
+            },
+            Err(Error::Io { path, source }) => {
+                code = BAD_INPUT;
+                vec![Problem::error(
+                    "privet::io",
+                    format!("cannot read {}: {source}", path.display()),
+                )]
+            }
+            Err(error) => error.problems(),
+        };
+        let failed = problems.iter().any(Problem::is_error);
+        if failed && code == OK {
+            code = FAILED;
+        }
+        results.push((file.clone(), problems));
+    }
+    if files.is_empty() && code == OK {
+        all_problems.push(
+            Problem::error("privet::no_policies", "no .privet files found")
+                .with_help("name policy files, or directories that hold them"),
+        );
+        code = BAD_INPUT;
+    }
+    match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "ok": code == OK,
+                "files": results.iter().map(|(file, problems)| serde_json::json!({
+                    "path": file.display().to_string(),
+                    "ok": !problems.iter().any(Problem::is_error),
+                    "problems": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "problems": all_problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+        Format::Text => {
+            report(&all_problems, colour);
+            let mut failed = 0;
+            for (file, problems) in &results {
+                report(problems, colour);
+                if problems.iter().any(Problem::is_error) {
+                    failed += 1;
+                } else {
+                    println!("ok   {}", file.display());
+                }
+            }
+            let total = results.len();
+            if failed > 0 {
+                println!("{failed} of {total} policies failed the check");
+            } else if total > 0 {
+                println!(
+                    "{total} {} checked, no errors",
+                    if total == 1 { "policy" } else { "policies" }
+                );
+            }
+        }
+    }
+    code
+}
+
+fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
+    match Policy::from_path(path) {
+        Ok(policy) => Some(policy),
+        Err(error) => {
+            report(&error.problems(), colour);
+            eprintln!(
+                "privet: the policy {} does not load; run `privet check` on it",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+fn read_input(name: &str) -> Result<String, Problem> {
+    let mut text = String::new();
+    let result = if name == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(name).map(|t| text = t)
+    };
+    result.map(|()| text).map_err(|error| {
+        Problem::error("privet::io", format!("cannot read {name}: {error}"))
+            .with_help("check the path")
+    })
+}
+
+fn eval_one(
+    policy_path: &Path,
+    request_path: &str,
+    format: Format,
+    fail_on_deny: bool,
+    colour: bool,
+) -> u8 {
+    let Some(policy) = load_policy(policy_path, colour) else {
+        return BAD_INPUT;
+    };
+    let name = if request_path == "-" {
+        "<stdin>"
+    } else {
+        request_path
+    };
+    let decided = read_input(request_path)
+        .and_then(|text| {
+            let request = Request::from_json_named(name, &text)?;
+            Ok((request, text))
+        })
+        .map_err(Error::from)
+        .and_then(|(request, text)| {
+            let source = SourceFile::new(name, text);
+            let resolved = policy.resolve_in(&request, &source)?;
+            Ok((request, policy.decide_resolved(&resolved)))
+        });
+    let (request, decision) = match decided {
+        Ok(result) => result,
+        Err(error) => {
+            report(&error.problems(), colour);
+            return BAD_INPUT;
+        }
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&decision).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", explain(&request, &decision)),
+    }
+    if fail_on_deny && !decision.allowed {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+fn eval_many(
+    policy_path: &Path,
+    requests_path: &str,
+    format: Format,
+    fail_on_deny: bool,
+    colour: bool,
+) -> u8 {
+    let Some(policy) = load_policy(policy_path, colour) else {
+        return BAD_INPUT;
+    };
+    let reader: Box<dyn BufRead> = if requests_path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(requests_path) {
+            Ok(file) => Box::new(std::io::BufReader::new(file)),
+            Err(error) => {
+                report(
+                    &[Problem::error(
+                        "privet::io",
+                        format!("cannot read {requests_path}: {error}"),
+                    )
+                    .with_help("check the path")],
+                    colour,
+                );
+                return BAD_INPUT;
+            }
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut bad_lines = 0usize;
+    let mut denied = 0usize;
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let outcome = line
+            .map_err(|e| format!("cannot read the line: {e}"))
+            .and_then(|line| {
+                let request = Request::from_json(&line).map_err(|p| p.message)?;
+                let decision = policy.decide(&request).map_err(|e| e.to_string())?;
+                Ok((request, decision))
+            });
+        let written = match outcome {
+            Ok((request, decision)) => {
+                if !decision.allowed {
+                    denied += 1;
+                }
+                match format {
+                    Format::Json => serde_json::to_writer(&mut out, &decision)
+                        .map_err(std::io::Error::other)
+                        .and_then(|()| out.write_all(b"\n")),
+                    Format::Text => writeln!(out, "{number}: {}", summary(&request, &decision)),
+                }
+            }
+            Err(message) => {
+                bad_lines += 1;
+                let message = format!("line {number}: {message}");
+                match format {
+                    Format::Json => writeln!(out, "{}", serde_json::json!({ "error": message })),
+                    Format::Text => writeln!(out, "{number}: error: {message}"),
+                }
+            }
+        };
+        if written.is_err() {
+            // The reader of our output went away (a closed pipe): stop quietly.
+            return BAD_INPUT;
+        }
+    }
+    if out.flush().is_err() {
+        return BAD_INPUT;
+    }
+    if bad_lines > 0 {
+        eprintln!("privet: {bad_lines} invalid request line(s)");
+        BAD_INPUT
+    } else if fail_on_deny && denied > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+/// "ALLOW user.contact.email for marketing to first_party (use)".
+fn summary(request: &Request, decision: &Decision) -> String {
+    let verdict = if decision.allowed { "ALLOW" } else { "DENY " };
+    let recipient = request.recipient.as_deref().unwrap_or("first_party");
+    let action = request
+        .action
+        .as_deref()
+        .unwrap_or(if recipient == "first_party" {
+            "use"
+        } else {
+            "share"
+        });
+    format!(
+        "{verdict} {} for {} to {recipient} ({action}, {})",
+        request.data.join(", "),
+        request.purpose.as_deref().unwrap_or("any purpose"),
+        request.subject.as_deref().unwrap_or("customer"),
+    )
+}
+
+/// A decision in words, for people.
+fn explain(request: &Request, decision: &Decision) -> String {
+    let mut out = summary(request, decision);
+    if let Some(class) = decision.class {
+        out.push_str(&format!("\n  data class: {class}"));
+    }
+    if let Some(basis) = &decision.basis {
+        out.push_str(&format!("\n  legal basis: {basis}"));
+    }
+    if !decision.obligations.is_empty() {
+        out.push_str(&format!(
+            "\n  obligations: {}",
+            decision.obligations.join(", ")
+        ));
+    }
+    out.push_str(if decision.allowed {
+        "\n  because:"
+    } else {
+        "\n  why not:"
+    });
+    for reason in &decision.reasons {
+        let cite = reason
+            .cite
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n    {} {}{cite}\n      {}",
+            reason.effect, reason.rule, reason.detail
+        ));
+    }
+    if !decision.missing_facts.is_empty() {
+        out.push_str(&format!(
+            "\n  missing facts: {} (unknown facts fail closed: give them in \"context\")",
+            decision.missing_facts.join(", ")
+        ));
+    }
+    for hint in &decision.hints {
+        out.push_str(&format!("\n  hint: {hint}"));
+    }
+    out.push('\n');
+    out
+}

@@ -62,7 +62,7 @@ pub enum Item {
     Fact(FactDecl),
     Basis(BasisDecl),
     Obligation(ObligationDecl),
-    Rule(Rule),
+    Rule(Box<Rule>),
 }
 
 impl Item {

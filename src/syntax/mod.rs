@@ -523,7 +523,7 @@ impl Builder<'_> {
                     span,
                 })
             }
-            G::rule => Item::Rule(self.rule(span, _keyword?, inner)?),
+            G::rule => Item::Rule(Box::new(self.rule(span, _keyword?, inner)?)),
             _ => return None,
         })
     }
@@ -781,7 +781,7 @@ mod tests {
         file.items
             .iter()
             .filter_map(|item| match item {
-                Item::Rule(rule) => Some(rule),
+                Item::Rule(rule) => Some(&**rule),
                 _ => None,
             })
             .collect()
