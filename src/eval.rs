@@ -398,33 +398,19 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
             None => rule.written[Dimension::Purpose.index()].clone(),
         };
         let mut changes = Vec::new();
-        let basis = rule
+        // Of a basis that several facts satisfy (consent, or explicit
+        // consent), the first and weakest is proposed.
+        if let Some(basis) = rule
             .basis
             .and_then(|b| policy.bases.get(b))
-            .and_then(|b| b.requires.as_ref());
-        // For a basis that several facts satisfy (consent or explicit
-        // consent), each way is its own proposal.
-        let mut alternatives = Vec::new();
-        if let Some(Cond::Or(parts)) = basis {
-            for part in parts {
-                let mut alt = Vec::new();
-                positive_changes(part, &purposes, true, &mut alt);
-                alternatives.push(alt);
-            }
-        } else if let Some(basis) = basis {
+            .and_then(|b| b.requires.as_ref())
+        {
             positive_changes(basis, &purposes, true, &mut changes);
         }
         if let Some(condition) = &rule.condition {
             positive_changes(condition, &purposes, true, &mut changes);
         }
-        if alternatives.is_empty() {
-            proposals.push(changes);
-        } else {
-            for mut alt in alternatives {
-                alt.extend(changes.iter().cloned());
-                proposals.push(alt);
-            }
-        }
+        proposals.push(changes);
     }
     let mut hints = Vec::new();
     for changes in proposals {
