@@ -1088,12 +1088,15 @@ fn syntax_line(first_file: &Arc<str>, first_span: Span, source: &SourceFile) -> 
 /// belongs to another one.
 pub fn unknown_key(dimension: Dimension, key: &str, taxonomies: &[Taxonomy; 5]) -> Problem {
     let taxonomy = &taxonomies[dimension.index()];
-    let help = did_you_mean(key, taxonomy.keys()).or_else(|| {
-        Dimension::ALL
-            .iter()
-            .find(|other| **other != dimension && taxonomies[other.index()].id(key).is_some())
-            .map(|other| format!("`{key}` is a {}, not a {}", other.noun(), dimension.noun()))
-    });
+    let elsewhere = Dimension::ALL
+        .iter()
+        .find(|other| **other != dimension && taxonomies[other.index()].id(key).is_some())
+        .map(|other| format!("`{key}` is a {}, not a {}", other.noun(), dimension.noun()));
+    let close = did_you_mean(key, taxonomy.keys());
+    let help = match (elsewhere, close) {
+        (Some(elsewhere), Some(close)) => Some(format!("{elsewhere}; {close}")),
+        (elsewhere, close) => elsewhere.or(close),
+    };
     Problem::error(
         "privet::unknown_key",
         format!("unknown {} `{key}`", dimension.noun()),
