@@ -242,6 +242,9 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         let score = if candidate.rsplit('.').next() == Some(word) && candidate != word {
             // `email` for `user.contact.email`: the user wrote the leaf alone.
             0.95
+        } else if word.len() >= 3 && strsim::damerau_levenshtein(word, candidate) == 1 {
+            // One slip in a short name (`dnd` for `dnt`) is still a slip.
+            0.9
         } else {
             strsim::normalized_damerau_levenshtein(word, candidate)
         };

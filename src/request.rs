@@ -32,18 +32,23 @@ pub struct Request {
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    match OneOrMany::deserialize(deserializer) {
-        Ok(OneOrMany::One(key)) => Ok(vec![key]),
-        Ok(OneOrMany::Many(keys)) => Ok(keys),
-        Err(_) => Err(serde::de::Error::custom(
+    // Through `Value`, so that JSON syntax errors inside the list keep
+    // serde_json's own message.
+    let wrong = || {
+        serde::de::Error::custom(
             "`data` must be a data category such as \"user.contact.email\" or a list of them",
-        )),
+        )
+    };
+    match Value::deserialize(deserializer)? {
+        Value::String(key) => Ok(vec![key]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(key) => Ok(key),
+                _ => Err(wrong()),
+            })
+            .collect(),
+        _ => Err(wrong()),
     }
 }
 
@@ -117,9 +122,7 @@ fn json_problem(source: &SourceFile, error: &serde_json::Error) -> Problem {
         .rsplit_once(" at line ")
         .map_or(message.as_str(), |(head, _)| head)
         .to_string();
-    let help = if message.contains("unknown field") {
-        Some("a request has the fields `data`, `purpose`, `recipient`, `action`, `subject` and `context`".into())
-    } else if message.contains("missing field `data`") {
+    let help = if message.contains("missing field `data`") {
         Some("every request names its data: {\"data\": [\"user.contact.email\"], ...}".into())
     } else if error.is_syntax() || error.is_eof() {
         Some("a request is one JSON object".into())

@@ -251,6 +251,20 @@ fn syntax_problem(source: &SourceFile, variant: &ErrorVariant<G>, at: usize) -> 
 
 fn syntax_help(positives: &[G], text: &str, at: usize) -> Option<String> {
     let next = text.get(at..).and_then(|r| r.chars().next());
+    let word: String = text
+        .get(at..)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let wants_key = positives
+        .iter()
+        .any(|r| matches!(r, G::key | G::key_list | G::data | G::actions));
+    if wants_key && ITEM_STARTS.contains(&word.as_str()) {
+        return Some(format!(
+            "`{word}` starts a new declaration or rule, so the list before it is empty: name at least one key"
+        ));
+    }
     if next.is_some_and(|c| c.is_ascii_uppercase()) {
         return Some("keys and names are written in lowercase, with `_` between words".into());
     }

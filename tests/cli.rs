@@ -1,0 +1,296 @@
+//! The `privet` command as a user runs it: exit codes, output, errors.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn privet(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_privet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("privet runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("privet finishes")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A scratch file that removes itself.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str, text: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("privet-cli-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).expect("write scratch file");
+        Scratch(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+const SHOP: &str = r#"policy test.shop { title "Shop" }
+use std
+allow user.contact.email for marketing basis consent unless opt_out(purpose) cite "§1(b)"
+allow non_personal cite "§1"
+deny user when subject_age < 13 and not parental_consent cite "§6"
+"#;
+
+#[test]
+fn check_passes_on_the_shipped_policies() {
+    let output = privet(&["check", "policies/"], "");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).contains("no errors"));
+}
+
+#[test]
+fn check_reports_a_misspelt_key_with_a_suggestion() {
+    let policy = Scratch::new(
+        "misspelt.privet",
+        "use std\nallow user.contact.emial for marketing\n",
+    );
+    let output = privet(&["check", policy.path()], "");
+    assert_eq!(code(&output), 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains("unknown data category `user.contact.emial`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `user.contact.email`?"), "{err}");
+    assert!(err.contains(":2:7]"), "located at line 2 column 7: {err}");
+}
+
+#[test]
+fn check_speaks_json_for_ci() {
+    let policy = Scratch::new("json.privet", "use std\nallow user for marketting\n");
+    let output = privet(&["check", "--format", "json", policy.path()], "");
+    assert_eq!(code(&output), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let problem = &json["files"][0]["problems"][0];
+    assert_eq!(problem["code"], "privet::unknown_key");
+    assert_eq!(problem["line"], 2);
+    assert_eq!(problem["column"], 16);
+    assert_eq!(problem["help"], "did you mean `marketing`?");
+    assert_eq!(json["ok"], false);
+}
+
+#[test]
+fn check_of_a_missing_file_is_bad_input() {
+    let output = privet(&["check", "no/such/policy.privet"], "");
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("cannot read no/such/policy.privet"));
+}
+
+#[test]
+fn check_rejects_invalid_utf8() {
+    let path =
+        std::env::temp_dir().join(format!("privet-cli-{}-latin1.privet", std::process::id()));
+    std::fs::write(&path, b"use std\n// caf\xe9\n").expect("write");
+    let output = privet(&["check", path.to_str().expect("utf-8")], "");
+    std::fs::remove_file(&path).ok();
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("not valid UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn eval_explains_a_decision_in_words() {
+    let policy = Scratch::new("explain.privet", SHOP);
+    let output = privet(
+        &["eval", policy.path(), "--request", "-"],
+        r#"{"data": ["user.contact.email"], "purpose": "marketing", "context": {"subject_age": 30}}"#,
+    );
+    assert_eq!(code(&output), 0);
+    let out = stdout(&output);
+    assert!(
+        out.starts_with("DENY  user.contact.email for marketing to first_party"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: allowed with consent to marketing"),
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_prints_the_decision_json() {
+    let policy = Scratch::new("json-eval.privet", SHOP);
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        r#"{"data": "user.contact.email", "purpose": "marketing", "context": {"subject_age": 30, "consent": ["marketing"]}}"#,
+    );
+    assert_eq!(code(&output), 0);
+    let decision: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(decision["allowed"], true);
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["class"], "personal");
+    assert_eq!(decision["basis"], "consent");
+    assert_eq!(decision["reasons"][0]["cite"], "§1(b)");
+    assert!(
+        decision["reasons"][0]["rule"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(":3:1"))
+    );
+    for field in ["obligations", "missing_facts", "hints"] {
+        assert!(decision[field].is_array(), "{field}");
+    }
+}
+
+#[test]
+fn eval_reads_a_request_file() {
+    let policy = Scratch::new("file-eval.privet", SHOP);
+    let request = Scratch::new("request.json", r#"{"data": "non_personal.statistics"}"#);
+    let output = privet(&["eval", policy.path(), "--request", request.path()], "");
+    assert_eq!(code(&output), 0);
+    assert!(stdout(&output).starts_with("ALLOW"));
+}
+
+#[test]
+fn fail_on_deny_exits_1() {
+    let policy = Scratch::new("fail.privet", SHOP);
+    let request = r#"{"data": ["user.contact.email"], "purpose": "marketing"}"#;
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--fail-on-deny"],
+        request,
+    );
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).contains("missing facts: subject_age"));
+}
+
+#[test]
+fn invalid_requests_exit_2_with_a_clear_message() {
+    let policy = Scratch::new("bad-requests.privet", SHOP);
+    let cases = [
+        ("{not json", "invalid request"),
+        (
+            r#"{"data": ["user.name"], "purpse": "marketing"}"#,
+            "unknown field `purpse`",
+        ),
+        (r#"{"data": []}"#, "`data` is an empty list"),
+        (r#"{"purpose": "marketing"}"#, "missing field `data`"),
+        (
+            r#"{"data": ["user.contact.emial"]}"#,
+            "did you mean `user.contact.email`?",
+        ),
+        (
+            r#"{"data": ["user.name"], "context": {"subject_age": "twelve"}}"#,
+            "must be a whole number",
+        ),
+        (
+            r#"{"data": ["user.name"], "context": {"consent": "marketing"}}"#,
+            "must be a list of purposes",
+        ),
+        (
+            r#"{"data": ["user.name"], "context": {"dnd": true}}"#,
+            "did you mean `dnt`?",
+        ),
+        ("", "invalid request"),
+    ];
+    for (request, message) in cases {
+        let output = privet(&["eval", policy.path(), "--request", "-"], request);
+        assert_eq!(code(&output), 2, "{request}");
+        assert!(
+            stderr(&output).contains(message),
+            "{request}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{request}");
+    }
+}
+
+#[test]
+fn eval_of_a_broken_policy_is_bad_input() {
+    let policy = Scratch::new("broken.privet", "use std\nallow user for\n");
+    let output = privet(
+        &["eval", policy.path(), "--request", "-"],
+        r#"{"data": "user"}"#,
+    );
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("does not load"));
+}
+
+#[test]
+fn batch_mode_answers_each_line_in_order() {
+    let policy = Scratch::new("batch.privet", SHOP);
+    let lines = [
+        r#"{"data": "non_personal.statistics"}"#,
+        r#"{"data": "user.contact.email", "purpose": "marketing", "context": {"subject_age": 30, "consent": ["marketing"]}}"#,
+        r#"{"data": "user.contact.emial"}"#,
+        r#"{"data": "user.contact.email", "purpose": "marketing"}"#,
+    ];
+    let requests = Scratch::new("batch.jsonl", &lines.join("\n"));
+    let output = privet(&["eval", policy.path(), "--requests", requests.path()], "");
+    assert_eq!(code(&output), 2, "a bad line makes the exit code 2");
+    let out = stdout(&output);
+    let answers: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(answers.len(), 4);
+    assert_eq!(answers[0]["decision"], "allow");
+    assert_eq!(answers[1]["decision"], "allow");
+    assert!(
+        answers[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("line 3:")),
+        "{}",
+        answers[2]
+    );
+    assert_eq!(answers[3]["decision"], "deny");
+}
+
+#[test]
+fn batch_mode_reads_standard_input() {
+    let policy = Scratch::new("batch-stdin.privet", SHOP);
+    let output = privet(
+        &["eval", policy.path(), "--requests", "-", "--fail-on-deny"],
+        "{\"data\": \"non_personal\"}\n{\"data\": \"user.name\"}\n",
+    );
+    assert_eq!(code(&output), 1, "the second request is denied");
+    assert_eq!(stdout(&output).lines().count(), 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(code(&privet(&["eval", "policies/std/std.privet"], "")), 2);
+    assert_eq!(code(&privet(&["frobnicate"], "")), 2);
+    assert_eq!(code(&privet(&["check"], "")), 2);
+}
+
+#[test]
+fn help_shows_an_example() {
+    let output = privet(&["eval", "--help"], "");
+    assert_eq!(code(&output), 0);
+    assert!(stdout(&output).contains("--requests"));
+    assert!(stdout(&output).contains("Examples:"));
+}

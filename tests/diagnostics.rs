@@ -1,0 +1,94 @@
+//! The rendered text of the main diagnostics, pinned: what a user reads when
+//! a policy or a request is wrong. Rendered without colour at 80 columns.
+
+use privet::diagnostics::render_plain;
+use privet::{Policy, Request, SourceFile};
+
+fn policy_problems(text: &str) -> String {
+    match Policy::from_source("shop.privet", text) {
+        Ok(_) => panic!("expected the policy to fail"),
+        Err(error) => render_plain(&error.problems(), 80),
+    }
+}
+
+fn request_problems(policy: &str, request: &str) -> String {
+    let policy = Policy::from_source("shop.privet", policy).expect("policy loads");
+    let source = SourceFile::new("request.json", request);
+    let error = Request::from_json_named("request.json", request)
+        .map_err(privet::Error::from)
+        .and_then(|r| policy.resolve_in(&r, &source))
+        .expect_err("the request is invalid");
+    render_plain(&error.problems(), 80)
+}
+
+const POLICY: &str =
+    "use std\nallow user.contact.email for marketing basis consent cite \"§1(b)\"\n";
+
+#[test]
+fn misspelt_data_category() {
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.contact.emial for marketing cite \"§1(b)\"\n"
+    ));
+}
+
+#[test]
+fn key_of_another_dimension() {
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.contact for first_party\n"
+    ));
+}
+
+#[test]
+fn misspelt_fact_and_basis() {
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.name for marketing\n    basis consnt\n    unless opted_out(purpose)\n"
+    ));
+}
+
+#[test]
+fn fact_of_the_wrong_type() {
+    insta::assert_snapshot!(policy_problems("use std\ndeny user when subject_age\n"));
+}
+
+#[test]
+fn every_syntax_error_at_once() {
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.contact for\nallow user.name cite \"ok\"\ndeny user when subject_age < \"x\"\n"
+    ));
+}
+
+#[test]
+fn cycle_of_local_keys() {
+    insta::assert_snapshot!(policy_problems(
+        "use std\ndata user.a under user.b\ndata user.b under user.a\n"
+    ));
+}
+
+#[test]
+fn request_with_a_misspelt_key() {
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"data": ["user.contact.emial"], "purpose": "marketing"}"#
+    ));
+}
+
+#[test]
+fn request_with_an_unknown_field() {
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"data": ["user.name"], "purpse": "marketing"}"#
+    ));
+}
+
+#[test]
+fn request_with_a_fact_of_the_wrong_type() {
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"data": ["user.name"], "context": {"subject_age": "twelve"}}"#
+    ));
+}
+
+#[test]
+fn request_that_is_not_json() {
+    insta::assert_snapshot!(request_problems(POLICY, "{\"data\": [\"user.name\",]}"));
+}
