@@ -538,3 +538,15 @@ fn conditions_are_type_checked() {
         assert!(problems[0].span.is_some(), "{rule} is located");
     }
 }
+
+#[test]
+fn a_policy_without_use_std_is_told_to_add_it() {
+    let problems = problems_of("allow user.contact for marketing");
+    assert!(
+        problems[0]
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("add `use std`")
+    );
+}

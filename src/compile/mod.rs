@@ -310,6 +310,14 @@ pub fn compile(files: &[SourceFile]) -> Result<(CompiledPolicy, Vec<Problem>), V
     }
     let mut compiler = Compiler::default();
     let policy = compiler.run(&parsed);
+    if !wants_std && !has_std {
+        // The likeliest cause of unknown names in a file without `use std`.
+        for problem in &mut compiler.problems {
+            if problem.code.starts_with("privet::unknown_") {
+                problem.help = Some("this policy does not `use std`: add `use std` at the top to speak the standard vocabulary".into());
+            }
+        }
+    }
     problems.extend(compiler.problems);
     match policy {
         Some(policy) if !problems.iter().any(Problem::is_error) => Ok((policy, problems)),
