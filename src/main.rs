@@ -13,10 +13,14 @@ use privet::diagnostics::{self, Problem};
 use privet::policy::read_source;
 use privet::{Decision, Error, Policy, Request, SourceFile};
 
+mod cli {
+    pub mod test;
+}
+
 /// Exit codes of DESIGN.md §3.
-const OK: u8 = 0;
-const FAILED: u8 = 1;
-const BAD_INPUT: u8 = 2;
+pub(crate) const OK: u8 = 0;
+pub(crate) const FAILED: u8 = 1;
+pub(crate) const BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +57,22 @@ enum Command {
         /// `text` draws diagnostics for people, `json` lists them for CI.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Run conformance files: each case's request against its policy, compared with
+    /// what the case expects.
+    ///
+    /// A directory is searched for .json files recursively. Exit 0 when every case
+    /// passes, 1 when any fails, 2 when a file cannot be read or its policy does not check.
+    #[command(after_help = "Examples:\n  \
+        privet test tests/conformance\n  \
+        privet test tests/conformance --format junit > conformance.xml")]
+    Test {
+        /// Conformance files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `text` for people, `json` for tools, `junit` for CI test reports.
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
     },
     /// Decide requests against a policy.
     ///
@@ -93,6 +113,13 @@ enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TestFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Colour {
     Auto,
     Always,
@@ -108,6 +135,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check { paths, format } => check(&paths, format, colour),
+        Command::Test { paths, format } => cli::test::run(&paths, format, colour),
         Command::Eval {
             policy,
             request,
@@ -135,7 +163,7 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn report(problems: &[Problem], colour: bool) {
+pub(crate) fn report(problems: &[Problem], colour: bool) {
     let width = 100;
     let text = if colour {
         diagnostics::render_colour(problems, width)
@@ -145,8 +173,8 @@ fn report(problems: &[Problem], colour: bool) {
     eprint!("{text}");
 }
 
-/// Every .privet file under `path`, sorted; `path` itself if it is a file.
-fn policy_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every file with extension `ext` under `path`, sorted; `path` itself if it is a file.
+pub(crate) fn files_under(path: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if std::fs::metadata(path)?.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
             .filter_map(Result::ok)
@@ -154,8 +182,8 @@ fn policy_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             .collect();
         entries.sort();
         for entry in entries {
-            if entry.is_dir() || entry.extension().is_some_and(|e| e == "privet") {
-                policy_files(&entry, out)?;
+            if entry.is_dir() || entry.extension().is_some_and(|e| e == ext) {
+                files_under(&entry, ext, out)?;
             }
         }
     } else {
@@ -169,7 +197,7 @@ fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
     let mut code = OK;
     let mut all_problems: Vec<Problem> = Vec::new();
     for path in paths {
-        if let Err(error) = policy_files(path, &mut files) {
+        if let Err(error) = files_under(path, "privet", &mut files) {
             all_problems.push(
                 Problem::error(
                     "privet::io",

@@ -294,3 +294,104 @@ fn help_shows_an_example() {
     assert!(stdout(&output).contains("--requests"));
     assert!(stdout(&output).contains("Examples:"));
 }
+
+/// A conformance file and its policy in a scratch directory.
+struct Suite(PathBuf);
+
+impl Suite {
+    fn new(name: &str, policy: &str, cases: serde_json::Value) -> Suite {
+        let dir = std::env::temp_dir().join(format!("privet-suite-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        std::fs::write(dir.join("policy.privet"), policy).expect("write policy");
+        let suite = serde_json::json!({"policy": "policy.privet", "cases": cases});
+        std::fs::write(dir.join("suite.json"), suite.to_string()).expect("write suite");
+        Suite(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+fn cases(expect_marketing: &str) -> serde_json::Value {
+    serde_json::json!([
+        {"name": "statistics are free", "cite": "§1", "request": {"data": "non_personal.statistics"}, "expect": "allow"},
+        {"name": "marketing without consent", "cite": "§1(b)",
+         "request": {"data": "user.contact.email", "purpose": "marketing", "context": {"subject_age": 30}},
+         "expect": expect_marketing},
+        {"name": "a misspelt key", "cite": "DESIGN §1", "request": {"data": "user.contact.emial"},
+         "expect": "error", "error": "unknown data category"}
+    ])
+}
+
+#[test]
+fn test_passes_when_every_case_does() {
+    let suite = Suite::new("pass", SHOP, cases("deny"));
+    let output = privet(&["test", suite.path()], "");
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert!(
+        stdout(&output).ends_with("3 passed, 0 failed\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn test_fails_and_shows_why_when_an_expectation_changes() {
+    let suite = Suite::new("fail", SHOP, cases("allow"));
+    let output = privet(&["test", suite.path()], "");
+    assert_eq!(code(&output), 1);
+    let out = stdout(&output);
+    assert!(
+        out.contains("FAIL marketing without consent [§1(b)]"),
+        "{out}"
+    );
+    assert!(out.contains("expected allow, got deny"), "{out}");
+    assert!(
+        out.contains("request:  {\"data\":\"user.contact.email\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: allowed with consent to marketing"),
+        "{out}"
+    );
+    assert!(out.ends_with("2 passed, 1 failed\n"), "{out}");
+}
+
+#[test]
+fn test_writes_junit_and_json() {
+    let suite = Suite::new("junit", SHOP, cases("allow"));
+    let output = privet(&["test", suite.path(), "--format", "junit"], "");
+    assert_eq!(code(&output), 1);
+    let xml = stdout(&output);
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains(r#"tests="3""#) && xml.contains(r#"failures="1""#),
+        "{xml}"
+    );
+    let output = privet(&["test", suite.path(), "--format", "json"], "");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(json["passed"], 2);
+    assert_eq!(json["failed"], 1);
+    assert_eq!(json["files"][0]["cases"][1]["passed"], false);
+}
+
+#[test]
+fn test_of_a_broken_policy_exits_2() {
+    let suite = Suite::new("broken", "use std\nallow user for", cases("deny"));
+    let output = privet(&["test", suite.path()], "");
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("does not check"),
+        "{}",
+        stderr(&output)
+    );
+    let output = privet(&["test", "no/such/dir"], "");
+    assert_eq!(code(&output), 2);
+}
