@@ -51,6 +51,7 @@ pub mod compile;
 pub mod conformance;
 pub mod diagnostics;
 pub mod eval;
+pub mod format;
 pub mod policy;
 pub mod request;
 pub mod syntax;

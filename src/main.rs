@@ -14,6 +14,7 @@ use privet::policy::read_source;
 use privet::{Decision, Error, Policy, Request, SourceFile};
 
 mod cli {
+    pub mod fmt;
     pub mod test;
 }
 
@@ -73,6 +74,20 @@ enum Command {
         /// `text` for people, `json` for tools, `junit` for CI test reports.
         #[arg(long, value_enum, default_value_t = TestFormat::Text)]
         format: TestFormat,
+    },
+    /// Rewrite policies in the canonical layout (comments kept), or with --check list
+    /// the files that would change.
+    ///
+    /// A directory is searched for .privet files recursively; `-` formats standard
+    /// input to standard output. Exit 1 with --check when a file would change,
+    /// 2 when a file cannot be read or does not parse.
+    Fmt {
+        /// Policy files or directories, or `-`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 and name the files that are not formatted.
+        #[arg(long)]
+        check: bool,
     },
     /// Decide requests against a policy.
     ///
@@ -136,6 +151,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { paths, format } => check(&paths, format, colour),
         Command::Test { paths, format } => cli::test::run(&paths, format, colour),
+        Command::Fmt { paths, check } => cli::fmt::run(&paths, check, colour),
         Command::Eval {
             policy,
             request,

@@ -395,3 +395,38 @@ fn test_of_a_broken_policy_exits_2() {
     let output = privet(&["test", "no/such/dir"], "");
     assert_eq!(code(&output), 2);
 }
+
+#[test]
+fn fmt_check_names_unformatted_files_and_fmt_fixes_them() {
+    let policy = Scratch::new(
+        "fmt.privet",
+        "use std\nallow user.name   for marketing cite \"§1\" // why\n",
+    );
+    let output = privet(&["fmt", "--check", policy.path()], "");
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).contains(&format!("would reformat {}", policy.path())));
+    let output = privet(&["fmt", policy.path()], "");
+    assert_eq!(code(&output), 0);
+    let formatted = std::fs::read_to_string(policy.path()).expect("read back");
+    assert_eq!(
+        formatted,
+        "use std\nallow user.name\n    for marketing\n    cite \"§1\" // why\n"
+    );
+    assert_eq!(code(&privet(&["fmt", "--check", policy.path()], "")), 0);
+}
+
+#[test]
+fn fmt_formats_standard_input_and_refuses_broken_text() {
+    let output = privet(&["fmt", "-"], "allow user cite \"x\"");
+    assert_eq!(code(&output), 0);
+    assert_eq!(stdout(&output), "allow user\n    cite \"x\"\n");
+    let output = privet(&["fmt", "-"], "allow user for");
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("expected"));
+}
+
+#[test]
+fn the_shipped_std_policy_is_formatted() {
+    let output = privet(&["fmt", "--check", "policies/std"], "");
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}

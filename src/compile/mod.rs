@@ -356,8 +356,8 @@ impl Compiler {
                 let title = h
                     .meta
                     .iter()
-                    .find(|(field, _)| field.node == "title")
-                    .map(|(_, value)| Arc::from(value.node.as_str()));
+                    .find(|meta| meta.field.node == "title")
+                    .map(|meta| Arc::from(meta.value.node.as_str()));
                 (Some(Arc::from(h.name.node.as_str())), title)
             })
             .unwrap_or((None, None));

@@ -51,8 +51,17 @@ pub enum HeaderKind {
 pub struct Header {
     pub kind: HeaderKind,
     pub name: Name,
-    pub meta: Vec<(Name, Name)>,
+    pub meta: Vec<Meta>,
     pub span: Span,
+}
+
+/// One header entry: `title "Huawei Privacy Policy"`, `updated 2016-12`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    pub field: Name,
+    pub value: Name,
+    /// Written as a quoted string (rather than a date or a key).
+    pub quoted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

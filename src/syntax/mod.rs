@@ -367,9 +367,13 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// The pair's span, without the whitespace and comments pest skips at
+    /// its end before an optional part that was not there.
     fn span(&self, pair: &Pair<G>) -> Span {
         let span = pair.as_span();
-        Span::new(self.offset + span.start(), self.offset + span.end())
+        let start = self.offset + span.start();
+        let end = trim_end(&self.source.text, start, self.offset + span.end());
+        Span::new(start, end)
     }
 
     fn name(&self, pair: &Pair<G>) -> Name {
@@ -402,11 +406,17 @@ impl Builder<'_> {
                 G::meta => {
                     let mut parts = child.into_inner();
                     if let (Some(field), Some(value)) = (parts.next(), parts.next()) {
-                        let value_name = match value.as_rule() {
-                            G::string => Spanned::new(self.string(&value), self.span(&value)),
-                            _ => self.name(&value),
+                        let quoted = value.as_rule() == G::string;
+                        let value_name = if quoted {
+                            Spanned::new(self.string(&value), self.span(&value))
+                        } else {
+                            self.name(&value)
                         };
-                        meta.push((self.name(&field), value_name));
+                        meta.push(Meta {
+                            field: self.name(&field),
+                            value: value_name,
+                            quoted,
+                        });
                     }
                 }
                 _ => {}
@@ -757,6 +767,51 @@ impl Builder<'_> {
 
 type Rule_ = ast::Rule;
 
+/// Move `end` back over whitespace and `//` comments, not before `start`.
+fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
+    loop {
+        let trimmed = text.get(start..end).map_or(0, |t| t.trim_end().len());
+        end = start + trimmed;
+        let line_start = text
+            .get(..end)
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1)
+            .max(start);
+        match comment_start(text.get(line_start..end).unwrap_or_default()) {
+            Some(at) => end = line_start + at,
+            None => return end,
+        }
+    }
+}
+
+/// Where a `//` comment starts in a line, outside strings.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut slash = false;
+    for (i, c) in line.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                slash = false;
+            }
+            '/' if slash => return Some(i - 1),
+            '/' => slash = true,
+            _ => slash = false,
+        }
+    }
+    None
+}
+
 fn unescape(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
@@ -871,6 +926,20 @@ mod tests {
         let span = purpose.as_ref().map(|p| p.span).unwrap_or_default();
         assert_eq!(&text[span.range()], "marketing");
         assert_eq!(&text[rule.span.range()], "allow user.contact for marketing");
+    }
+
+    #[test]
+    fn spans_end_at_the_last_token() {
+        let text = "allow user.contact  // all contact data\n\n  // next\nuse std";
+        let file = parse_ok(text);
+        let rule = rules(&file)[0];
+        assert_eq!(&text[rule.span.range()], "allow user.contact");
+        let text = "allow user cite \"a // b\"   \n";
+        let file = parse_ok(text);
+        assert_eq!(
+            &text[rules(&file)[0].span.range()],
+            "allow user cite \"a // b\""
+        );
     }
 
     #[test]
