@@ -29,7 +29,8 @@ pub struct Decision {
     /// The request's combined class; `null` when the request was invalid.
     pub class: Option<&'static str>,
     pub reasons: Vec<Reason>,
-    /// The legal basis the allowing rules rely on; several are joined by ", ".
+    /// The legal basis the allowing rules rely on; several are sorted and
+    /// joined by ", ".
     pub basis: Option<String>,
     pub obligations: Vec<String>,
     pub missing_facts: Vec<String>,
@@ -315,6 +316,8 @@ fn explain(
                 obligations.extend(rule.obligations.iter().map(|o| o.to_string()));
             }
         }
+        // Sorted, so that the order of rules never shows in a decision.
+        bases.sort_unstable();
         basis = (!bases.is_empty()).then(|| bases.join(", "));
         obligations.sort();
         obligations.dedup();

@@ -279,3 +279,119 @@ pub struct Condition {
     pub kind: ConditionKind,
     pub span: Span,
 }
+
+/// Set every span in a tree to zero, so that two trees can be compared for
+/// what they say rather than where they were written (`parse(fmt(p)) == p`).
+pub trait ClearSpans {
+    fn clear_spans(&mut self);
+}
+
+impl<T> ClearSpans for Spanned<T> {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+    }
+}
+
+impl<T: ClearSpans> ClearSpans for Vec<T> {
+    fn clear_spans(&mut self) {
+        self.iter_mut().for_each(ClearSpans::clear_spans);
+    }
+}
+
+impl<T: ClearSpans> ClearSpans for Option<T> {
+    fn clear_spans(&mut self) {
+        if let Some(inner) = self {
+            inner.clear_spans();
+        }
+    }
+}
+
+impl ClearSpans for File {
+    fn clear_spans(&mut self) {
+        self.header.clear_spans();
+        self.items.clear_spans();
+    }
+}
+
+impl ClearSpans for Header {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+        self.name.clear_spans();
+        for meta in &mut self.meta {
+            meta.field.clear_spans();
+            meta.value.clear_spans();
+        }
+    }
+}
+
+impl ClearSpans for Item {
+    fn clear_spans(&mut self) {
+        match self {
+            Item::Use(name) => name.clear_spans(),
+            Item::Key(decl) => {
+                decl.span = Span::default();
+                decl.key.clear_spans();
+                decl.under.clear_spans();
+                decl.class.clear_spans();
+            }
+            Item::Fact(decl) => {
+                decl.span = Span::default();
+                decl.name.clear_spans();
+                if let FactType::EnumSet(members) = &mut decl.ty.node {
+                    members.clear_spans();
+                }
+                decl.ty.clear_spans();
+                if let Some(default) = &mut decl.default {
+                    if let Literal::Set(items) = &mut default.node {
+                        items.clear_spans();
+                    }
+                    default.clear_spans();
+                }
+            }
+            Item::Basis(decl) => {
+                decl.span = Span::default();
+                decl.name.clear_spans();
+                decl.requires.clear_spans();
+            }
+            Item::Obligation(decl) => {
+                decl.span = Span::default();
+                decl.name.clear_spans();
+            }
+            Item::Rule(rule) => {
+                rule.span = Span::default();
+                rule.effect.clear_spans();
+                for scope in &mut rule.scopes {
+                    scope.clear_spans();
+                }
+                rule.basis.clear_spans();
+                rule.when.clear_spans();
+                rule.unless.clear_spans();
+                rule.obligations.clear_spans();
+                rule.cite.clear_spans();
+            }
+        }
+    }
+}
+
+impl ClearSpans for Condition {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+        match &mut self.kind {
+            ConditionKind::And(parts) | ConditionKind::Or(parts) => parts.clear_spans(),
+            ConditionKind::Not(inner) => inner.clear_spans(),
+            ConditionKind::Test(fact) => fact.clear_spans(),
+            ConditionKind::Compare { fact, op, value } => {
+                fact.clear_spans();
+                op.clear_spans();
+                if let Literal::Set(items) = &mut value.node {
+                    items.clear_spans();
+                }
+                value.clear_spans();
+            }
+            ConditionKind::Member { fact, args } => {
+                fact.clear_spans();
+                args.clear_spans();
+            }
+        }
+    }
+}

@@ -1,0 +1,681 @@
+//! The invariants of DESIGN.md §5, as properties over generated policies and
+//! requests. Each test is named after the promise it checks.
+//!
+//! Case counts are kept small for CI; run longer with
+//! `PROPTEST_CASES=5000 cargo test --release --test properties`.
+
+use std::collections::BTreeSet;
+
+use privet::diagnostics::SourceFile;
+use privet::format::format_source;
+use privet::syntax::{ClearSpans, parse};
+use privet::{Decision, Policy, Request};
+use proptest::prelude::*;
+use proptest::sample::{select, subsequence};
+use serde_json::json;
+
+// ---------------------------------------------------------------- pools
+
+const PERSONAL_DATA: &[&str] = &[
+    "user",
+    "user.contact",
+    "user.contact.email",
+    "user.contact.phone_number",
+    "user.name",
+    "user.location.precise",
+    "user.device.gadget",
+    "user.biometric",
+    "user.biometric.fingerprint",
+];
+const NON_PERSONAL_DATA: &[&str] = &[
+    "non_personal",
+    "non_personal.statistics",
+    "system.operations",
+];
+const PURPOSES: &[&str] = &[
+    "marketing",
+    "marketing.communications",
+    "marketing.communications.email",
+    "analytics",
+    "analytics.reporting",
+    "essential.service",
+    "essential.service.notifications",
+    "personalize",
+];
+const RECIPIENTS: &[&str] = &[
+    "first_party",
+    "processor",
+    "processor.logistics",
+    "affiliate",
+    "third_party.advertiser",
+];
+const ACTIONS: &[&str] = &["collect", "use", "store", "share", "share.sell"];
+const SUBJECTS: &[&str] = &["customer", "visitor"];
+const BASES: &[&str] = &[
+    "consent",
+    "explicit_consent",
+    "contract",
+    "parental_consent",
+];
+const OBLIGATIONS: &[&str] = &["minimize", "purpose_bound", "delete_when_done"];
+const ATOMS: &[&str] = &[
+    "subject_age < 13",
+    "subject_age >= 16",
+    "dnt",
+    "parental_consent",
+    "consent(purpose)",
+    "consent(marketing)",
+    "opt_out(purpose)",
+    "safeguards(scc, bcr)",
+    "cross_border",
+    "location_services",
+    "beta",
+];
+
+/// Declarations every generated policy has: a local key and a fact with no
+/// default, which is unknown whenever a request leaves it out.
+const PRELUDE: &str = "use std\ndata user.device.gadget \"a local key\"\nfact beta: bool\n";
+
+fn all_data() -> Vec<&'static str> {
+    PERSONAL_DATA
+        .iter()
+        .chain(NON_PERSONAL_DATA)
+        .copied()
+        .collect()
+}
+
+// ---------------------------------------------------------------- generators
+
+#[derive(Debug, Clone)]
+struct RuleSpec {
+    allow: bool,
+    actions: Option<Vec<&'static str>>,
+    data: Vec<&'static str>,
+    purposes: Option<Vec<&'static str>>,
+    recipients: Option<Vec<&'static str>>,
+    subjects: Option<Vec<&'static str>>,
+    basis: Option<&'static str>,
+    when: Option<String>,
+    unless: Option<String>,
+    obligations: Vec<&'static str>,
+}
+
+impl RuleSpec {
+    fn text(&self, index: usize) -> String {
+        let mut text = String::from(if self.allow { "allow" } else { "deny" });
+        if let Some(actions) = &self.actions {
+            text.push_str(&format!(" {} of", actions.join(", ")));
+        }
+        text.push_str(&format!(" {}", self.data.join(", ")));
+        if let Some(purposes) = &self.purposes {
+            text.push_str(&format!(" for {}", purposes.join(", ")));
+        }
+        if let Some(recipients) = &self.recipients {
+            text.push_str(&format!(" to {}", recipients.join(", ")));
+        }
+        if let Some(subjects) = &self.subjects {
+            text.push_str(&format!(" about {}", subjects.join(", ")));
+        }
+        if self.allow {
+            if let Some(basis) = self.basis {
+                text.push_str(&format!(" basis {basis}"));
+            }
+        }
+        if let Some(when) = &self.when {
+            text.push_str(&format!(" when {when}"));
+        }
+        if let Some(unless) = &self.unless {
+            text.push_str(&format!(" unless {unless}"));
+        }
+        if self.allow && !self.obligations.is_empty() {
+            text.push_str(&format!(" oblige {}", self.obligations.join(", ")));
+        }
+        text.push_str(&format!(" cite \"r{index}\""));
+        text
+    }
+}
+
+fn keys(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<&'static str>> {
+    subsequence(pool, 1..=2)
+}
+
+fn maybe_keys(pool: &'static [&'static str]) -> impl Strategy<Value = Option<Vec<&'static str>>> {
+    prop_oneof![1 => Just(None), 2 => keys(pool).prop_map(Some)]
+}
+
+fn condition() -> impl Strategy<Value = String> {
+    let atom = select(ATOMS).prop_map(str::to_string);
+    atom.prop_recursive(2, 6, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            inner.prop_map(|a| format!("not {a}")),
+        ]
+    })
+}
+
+fn data_scope() -> impl Strategy<Value = Vec<&'static str>> {
+    prop_oneof![
+        3 => subsequence(PERSONAL_DATA, 1..=2),
+        1 => subsequence(NON_PERSONAL_DATA, 1..=2),
+        1 => (select(PERSONAL_DATA), select(NON_PERSONAL_DATA)).prop_map(|(a, b)| vec![a, b]),
+    ]
+}
+
+fn rule() -> impl Strategy<Value = RuleSpec> {
+    (
+        prop::bool::weighted(0.7),
+        prop_oneof![3 => Just(None), 1 => keys(ACTIONS).prop_map(Some)],
+        data_scope(),
+        maybe_keys(PURPOSES),
+        maybe_keys(RECIPIENTS),
+        prop_oneof![4 => Just(None), 1 => keys(SUBJECTS).prop_map(Some)],
+        prop::option::weighted(0.5, select(BASES)),
+        prop::option::weighted(0.4, condition()),
+        prop::option::weighted(0.2, condition()),
+        subsequence(OBLIGATIONS, 0..=2),
+    )
+        .prop_map(
+            |(
+                allow,
+                actions,
+                data,
+                purposes,
+                recipients,
+                subjects,
+                basis,
+                when,
+                unless,
+                obligations,
+            )| RuleSpec {
+                allow,
+                actions,
+                data,
+                purposes,
+                recipients,
+                subjects,
+                basis,
+                when,
+                unless,
+                obligations,
+            },
+        )
+}
+
+fn rules() -> impl Strategy<Value = Vec<RuleSpec>> {
+    prop::collection::vec(rule(), 1..8)
+}
+
+fn policy_text(rules: &[RuleSpec]) -> String {
+    let body: Vec<String> = rules.iter().enumerate().map(|(i, r)| r.text(i)).collect();
+    format!("{PRELUDE}{}\n", body.join("\n"))
+}
+
+fn load(rules: &[RuleSpec]) -> Policy {
+    let text = policy_text(rules);
+    Policy::from_source("generated.privet", &text)
+        .unwrap_or_else(|e| panic!("generated policy does not load: {:?}\n{text}", e.problems()))
+}
+
+#[derive(Debug, Clone)]
+struct Context {
+    age: Option<i64>,
+    dnt: Option<bool>,
+    parental_consent: Option<bool>,
+    consent: Vec<&'static str>,
+    opt_out: Vec<&'static str>,
+    safeguards: Vec<&'static str>,
+    cross_border: Option<bool>,
+    location_services: Option<bool>,
+    beta: Option<bool>,
+}
+
+fn context() -> impl Strategy<Value = Context> {
+    (
+        prop::option::weighted(
+            0.7,
+            prop_oneof![Just(12i64), Just(13), Just(15), Just(16), Just(40)],
+        ),
+        prop::option::of(any::<bool>()),
+        prop::option::of(any::<bool>()),
+        subsequence(PURPOSES, 0..=2),
+        subsequence(PURPOSES, 0..=1),
+        subsequence(&["scc", "bcr", "consent"][..], 0..=2),
+        prop::option::of(any::<bool>()),
+        prop::option::of(any::<bool>()),
+        prop::option::weighted(0.5, any::<bool>()),
+    )
+        .prop_map(
+            |(
+                age,
+                dnt,
+                parental_consent,
+                consent,
+                opt_out,
+                safeguards,
+                cross_border,
+                location_services,
+                beta,
+            )| {
+                Context {
+                    age,
+                    dnt,
+                    parental_consent,
+                    consent,
+                    opt_out,
+                    safeguards,
+                    cross_border,
+                    location_services,
+                    beta,
+                }
+            },
+        )
+}
+
+fn request_with(
+    data: Vec<&'static str>,
+    purpose: Option<&str>,
+    recipient: Option<&str>,
+    action: Option<&str>,
+    c: &Context,
+) -> Request {
+    let mut request = Request::new(data);
+    if let Some(p) = purpose {
+        request = request.purpose(p);
+    }
+    if let Some(r) = recipient {
+        request = request.recipient(r);
+    }
+    if let Some(a) = action {
+        request = request.action(a);
+    }
+    if let Some(age) = c.age {
+        request = request.fact("subject_age", age);
+    }
+    for (name, value) in [
+        ("dnt", c.dnt),
+        ("parental_consent", c.parental_consent),
+        ("cross_border", c.cross_border),
+        ("location_services", c.location_services),
+        ("beta", c.beta),
+    ] {
+        if let Some(value) = value {
+            request = request.fact(name, value);
+        }
+    }
+    if !c.consent.is_empty() {
+        request = request.fact("consent", c.consent.clone());
+    }
+    if !c.opt_out.is_empty() {
+        request = request.fact("opt_out", c.opt_out.clone());
+    }
+    if !c.safeguards.is_empty() {
+        request = request.fact("safeguards", c.safeguards.clone());
+    }
+    request
+}
+
+#[derive(Debug, Clone)]
+struct RequestSpec {
+    data: Vec<&'static str>,
+    purpose: Option<&'static str>,
+    recipient: Option<&'static str>,
+    action: Option<&'static str>,
+    context: Context,
+}
+
+impl RequestSpec {
+    fn request(&self) -> Request {
+        request_with(
+            self.data.clone(),
+            self.purpose,
+            self.recipient,
+            self.action,
+            &self.context,
+        )
+    }
+}
+
+fn request() -> impl Strategy<Value = RequestSpec> {
+    (
+        subsequence(all_data(), 1..=2),
+        prop::option::weighted(0.85, select(PURPOSES)),
+        prop::option::weighted(0.6, select(RECIPIENTS)),
+        prop::option::weighted(0.3, select(ACTIONS)),
+        context(),
+    )
+        .prop_map(|(data, purpose, recipient, action, context)| RequestSpec {
+            data,
+            purpose,
+            recipient,
+            action,
+            context,
+        })
+}
+
+/// A request aimed at one of the rules: its data, purpose, recipient and
+/// action drawn from the rule's scopes, so that allows are common enough
+/// for the properties to say something.
+fn aimed_request(rules: &[RuleSpec]) -> impl Strategy<Value = RequestSpec> + use<> {
+    let rules = rules.to_vec();
+    (
+        0..rules.len(),
+        request(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(move |(which, mut spec, a, b, c)| {
+            let rule = &rules[which];
+            spec.data = rule.data.clone();
+            if let Some(purposes) = &rule.purposes {
+                spec.purpose = Some(purposes[a.index(purposes.len())]);
+            }
+            if let Some(recipients) = &rule.recipients {
+                spec.recipient = Some(recipients[b.index(recipients.len())]);
+            }
+            if let Some(actions) = &rule.actions {
+                spec.action = Some(actions[c.index(actions.len())]);
+            }
+            spec
+        })
+}
+
+/// Rules and a request: aimed at a rule two times in three, random otherwise.
+fn case() -> impl Strategy<Value = (Vec<RuleSpec>, RequestSpec)> {
+    rules().prop_flat_map(|rules| {
+        let aimed = aimed_request(&rules);
+        (Just(rules), prop_oneof![2 => aimed, 1 => request()])
+    })
+}
+
+fn decide(policy: &Policy, request: &Request) -> Decision {
+    policy
+        .decide(request)
+        .unwrap_or_else(|e| panic!("generated request is invalid: {e}"))
+}
+
+/// Keys at or below `key` among a pool (by dotted prefix, which is how the
+/// pools' keys nest).
+fn below<'a>(key: &str, pool: &[&'a str]) -> Vec<&'a str> {
+    pool.iter()
+        .copied()
+        .filter(|k| *k == key || k.starts_with(&format!("{key}.")))
+        .collect()
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(96),
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------- properties
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// §5.1: adding a non-personal item never makes a request more allowed.
+    #[test]
+    fn combined_pii_is_treated_as_pii((rules, spec) in case(), extra in select(NON_PERSONAL_DATA)) {
+        let policy = load(&rules);
+        let mut with_extra = spec.clone();
+        if !with_extra.data.contains(&extra) {
+            with_extra.data.push(extra);
+        }
+        if decide(&policy, &with_extra.request()).allowed {
+            prop_assert!(decide(&policy, &spec.request()).allowed);
+        }
+    }
+
+    /// §5.1: rules that reach only non-personal data never allow a
+    /// non-personal item that travels with personal data.
+    #[test]
+    fn non_personal_rules_never_allow_combined_data(
+        np_rules in prop::collection::vec(rule(), 1..5),
+        personal_rules in prop::collection::vec(rule(), 0..4),
+        personal in select(PERSONAL_DATA),
+        extra in select(NON_PERSONAL_DATA),
+        spec in request(),
+    ) {
+        let mut rules = Vec::new();
+        for mut r in np_rules {
+            r.data.retain(|d| NON_PERSONAL_DATA.contains(d));
+            if r.data.is_empty() {
+                r.data = vec![extra];
+            }
+            rules.push(r);
+        }
+        for mut r in personal_rules {
+            r.data.retain(|d| PERSONAL_DATA.contains(d));
+            if r.data.is_empty() {
+                r.data = vec![personal];
+            }
+            rules.push(r);
+        }
+        let policy = load(&rules);
+        let mut combined = spec;
+        combined.data = vec![personal, extra];
+        prop_assert!(!decide(&policy, &combined.request()).allowed);
+    }
+
+    /// §5.2: adding a deny never turns a deny into an allow, and adding an
+    /// allow never turns an allow into a deny.
+    #[test]
+    fn deny_overrides_allow((rules, spec) in case(), mut extra in rule()) {
+        let policy = load(&rules);
+        let before = decide(&policy, &spec.request()).allowed;
+        let mut more = rules.clone();
+        extra.allow = false;
+        more.push(extra.clone());
+        let after_deny = decide(&load(&more), &spec.request()).allowed;
+        prop_assert!(!after_deny || before, "a deny made a request allowed");
+        let mut more = rules;
+        extra.allow = true;
+        more.push(extra);
+        let after_allow = decide(&load(&more), &spec.request()).allowed;
+        prop_assert!(after_allow || !before, "an allow made a request denied");
+    }
+
+    /// §5.2: nothing is allowed without an allow rule.
+    #[test]
+    fn default_deny(mut rules in rules(), spec in request()) {
+        for r in &mut rules {
+            r.allow = false;
+        }
+        prop_assert!(!decide(&load(&rules), &spec.request()).allowed);
+    }
+
+    /// §5.3: allowed for a key ⇒ allowed for every key below it, for data,
+    /// purpose and recipient.
+    #[test]
+    fn allowed_for_a_key_is_allowed_below_it((rules, spec) in case()) {
+        let policy = load(&rules);
+        if !decide(&policy, &spec.request()).allowed {
+            return Ok(());
+        }
+        for (i, item) in spec.data.iter().enumerate() {
+            for narrower in below(item, &all_data()) {
+                let mut s = spec.clone();
+                s.data[i] = narrower;
+                prop_assert!(decide(&policy, &s.request()).allowed, "data {narrower} below {item}");
+            }
+        }
+        let purposes: Vec<&str> = match spec.purpose {
+            Some(p) => below(p, PURPOSES),
+            None => PURPOSES.to_vec(),
+        };
+        for narrower in purposes {
+            let mut s = spec.clone();
+            s.purpose = Some(narrower);
+            prop_assert!(decide(&policy, &s.request()).allowed, "purpose {narrower}");
+        }
+        if let Some(recipient) = spec.recipient {
+            for narrower in below(recipient, RECIPIENTS) {
+                let mut s = spec.clone();
+                s.recipient = Some(narrower);
+                prop_assert!(decide(&policy, &s.request()).allowed, "recipient {narrower}");
+            }
+        }
+    }
+
+    /// §5.4: shuffling rules (or splitting them over files) changes no decision.
+    #[test]
+    fn rule_order_does_not_matter((rules, spec) in case(), order in any::<u64>()) {
+        let policy = load(&rules);
+        let mut shuffled: Vec<(usize, RuleSpec)> = rules.iter().cloned().enumerate().collect();
+        // A deterministic shuffle from the generated seed.
+        let mut seed = order;
+        for i in (1..shuffled.len()).rev() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let body: Vec<String> = shuffled.iter().map(|(i, r)| r.text(*i)).collect();
+        let split = shuffled.len() / 2;
+        let files = vec![
+            SourceFile::new("b.privet", body[split..].join("\n")),
+            SourceFile::new("a.privet", format!("{PRELUDE}{}", body[..split].join("\n"))),
+        ];
+        let other = Policy::from_sources(files).expect("shuffled policy loads");
+        let a = decide(&policy, &spec.request());
+        let b = decide(&other, &spec.request());
+        prop_assert_eq!(a.allowed, b.allowed);
+        prop_assert_eq!(&a.basis, &b.basis);
+        prop_assert_eq!(&a.obligations, &b.obligations);
+        prop_assert_eq!(&a.missing_facts, &b.missing_facts);
+        prop_assert_eq!(&a.hints, &b.hints);
+        let cites = |d: &Decision| d.reasons.iter().map(|r| r.cite.clone()).collect::<BTreeSet<_>>();
+        prop_assert_eq!(cites(&a), cites(&b));
+    }
+
+    /// §5.5: an allow with unknown facts stays an allow whatever values they take.
+    #[test]
+    fn unknown_facts_fail_closed((rules, mut spec) in case()) {
+        spec.context.age = None;
+        spec.context.beta = None;
+        let policy = load(&rules);
+        let decision = decide(&policy, &spec.request());
+        if !decision.allowed {
+            return Ok(());
+        }
+        for age in [0, 12, 13, 15, 16, 17, 40] {
+            for beta in [false, true] {
+                let mut s = spec.clone();
+                s.context.age = Some(age);
+                s.context.beta = Some(beta);
+                prop_assert!(decide(&policy, &s.request()).allowed, "age {age}, beta {beta}");
+            }
+        }
+    }
+
+    /// §5.6: applying a hint's change yields an allow.
+    #[test]
+    fn hints_are_sound((rules, spec) in case()) {
+        let policy = load(&rules);
+        let decision = decide(&policy, &spec.request());
+        for hint in &decision.hints {
+            let changed = apply_hint(spec.request(), hint);
+            prop_assert!(decide(&policy, &changed).allowed, "hint {hint:?} did not allow");
+        }
+    }
+
+    /// §5.7: `parse(fmt(p))` equals `p`, spans aside, and `fmt` is idempotent.
+    #[test]
+    fn formatting_keeps_meaning_and_is_idempotent(rules in rules(), comment_every in 1usize..4) {
+        let mut text = String::from("policy gen.p { title \"generated\" updated 2016-12 }\n");
+        text.push_str(PRELUDE);
+        for (i, r) in rules.iter().enumerate() {
+            if i % comment_every == 0 {
+                text.push_str(&format!("// rule {i}\n"));
+            }
+            text.push_str(&r.text(i));
+            text.push_str(if i % 2 == 0 { " // trailing\n" } else { "\n\n" });
+        }
+        let source = SourceFile::new("gen.privet", text.as_str());
+        let formatted = format_source(&source).expect("generated text parses");
+        let (mut original, _) = parse(&source);
+        let (mut reparsed, problems) = parse(&SourceFile::new("gen.privet", formatted.as_str()));
+        prop_assert!(problems.is_empty(), "{problems:?}");
+        original.clear_spans();
+        reparsed.clear_spans();
+        prop_assert_eq!(original, reparsed);
+        let again = format_source(&SourceFile::new("gen.privet", formatted.as_str())).expect("parses");
+        prop_assert_eq!(&again, &formatted);
+        prop_assert_eq!(formatted.matches("//").count(), text.matches("//").count(), "every comment kept");
+    }
+}
+
+/// Turn "allowed with consent to a, b and dnt = false" back into context.
+fn apply_hint(mut request: Request, hint: &str) -> Request {
+    let changes = hint.strip_prefix("allowed with ").expect("hint wording");
+    for change in changes.split(" and ") {
+        if let Some((fact, value)) = change.split_once(" = ") {
+            request = request.fact(fact, value == "true");
+        } else if let Some((fact, purposes)) = change.split_once(" to ") {
+            let mut list: Vec<serde_json::Value> = request
+                .context
+                .get(fact)
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            list.extend(purposes.split(", ").map(|p| json!(p)));
+            request = request.fact(fact, list);
+        } else if let Some((fact, members)) = change.split_once(" including ") {
+            let mut list: Vec<serde_json::Value> = request
+                .context
+                .get(fact)
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            list.extend(members.split(", ").map(|m| json!(m)));
+            request = request.fact(fact, list);
+        } else {
+            panic!("unreadable hint {hint:?}");
+        }
+    }
+    request
+}
+
+/// The generators must reach what the properties are about: allows and
+/// denies, unknown facts, hints, combined requests. A property over
+/// generated cases that are all denied would prove nothing.
+#[test]
+fn generators_reach_the_interesting_cases() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut allows, mut denies, mut missing, mut hinted, mut combined_allows) = (0, 0, 0, 0, 0);
+    for _ in 0..400 {
+        let (rules, spec) = case().new_tree(&mut runner).expect("case").current();
+        let decision = decide(&load(&rules), &spec.request());
+        if decision.allowed {
+            allows += 1;
+            if spec.data.iter().any(|d| NON_PERSONAL_DATA.contains(d))
+                && spec.data.iter().any(|d| PERSONAL_DATA.contains(d))
+            {
+                combined_allows += 1;
+            }
+        } else {
+            denies += 1;
+        }
+        if !decision.missing_facts.is_empty() {
+            missing += 1;
+        }
+        if !decision.hints.is_empty() {
+            hinted += 1;
+        }
+    }
+    eprintln!(
+        "allows {allows}, denies {denies}, missing facts {missing}, hints {hinted}, combined allows {combined_allows}"
+    );
+    assert!(
+        allows >= 20,
+        "only {allows} of 400 generated requests were allowed"
+    );
+    assert!(denies >= 100, "only {denies} denies");
+    assert!(missing >= 10, "only {missing} decisions had missing facts");
+    assert!(hinted >= 5, "only {hinted} decisions had hints");
+    assert!(combined_allows >= 1, "no combined request was ever allowed");
+}
