@@ -14,6 +14,9 @@ use crate::syntax::{
 };
 
 const INDENT: &str = "    ";
+/// Key lists wrap to stay within this many columns; continuation lines are
+/// indented twice, so they never read as a clause of their own.
+const WIDTH: usize = 80;
 
 /// Format a file; a file that does not parse is returned as its problems.
 pub fn format_source(source: &SourceFile) -> Result<String, Vec<Problem>> {
@@ -301,6 +304,33 @@ fn format_item(item: &Item, lines: &mut Vec<Line>) {
     }
 }
 
+/// `prefix` followed by the keys, comma-separated, wrapped at `WIDTH`.
+fn wrapped(prefix: &str, keys: &[Name]) -> String {
+    let mut out = prefix.to_string();
+    let mut column = prefix.chars().count();
+    let continuation = format!("{INDENT}{INDENT}");
+    for (i, key) in keys.iter().enumerate() {
+        let last = i + 1 == keys.len();
+        let piece = if last {
+            key.node.clone()
+        } else {
+            format!("{},", key.node)
+        };
+        let width = piece.chars().count();
+        if i > 0 && column + 1 + width > WIDTH {
+            out.push('\n');
+            out.push_str(&continuation);
+            column = continuation.len();
+        } else if i > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(&piece);
+        column += width;
+    }
+    out
+}
+
 fn format_rule(rule: &syntax::Rule, lines: &mut Vec<Line>) {
     let scope = |d: Dimension| rule.scopes[d.index()].as_ref();
     let mut first = rule.effect.node.as_str().to_string();
@@ -308,7 +338,7 @@ fn format_rule(rule: &syntax::Rule, lines: &mut Vec<Line>) {
         first.push_str(&format!(" {} of", list(actions)));
     }
     if let Some(data) = scope(Dimension::Data) {
-        first.push_str(&format!(" {}", list(data)));
+        first = wrapped(&format!("{first} "), data);
     }
     lines.push(Line {
         anchor: rule.span.start,
@@ -327,7 +357,8 @@ fn format_rule(rule: &syntax::Rule, lines: &mut Vec<Line>) {
     ] {
         if let Some(keys) = scope(dimension) {
             let anchor = keys.first().map_or(rule.span.start, |k| k.span.start);
-            clause(anchor, format!("{keyword} {}", list(keys)));
+            let text = wrapped(&format!("{INDENT}{keyword} "), keys);
+            clause(anchor, text.trim_start().to_string());
         }
     }
     if let Some(basis) = &rule.basis {
@@ -418,6 +449,19 @@ mod tests {
             out,
             "allow user.contact\n    for marketing\n    to first_party\n    basis consent\n    cite \"§1\"\n"
         );
+    }
+
+    #[test]
+    fn long_key_lists_wrap() {
+        let keys: Vec<String> = (0..12).map(|i| format!("user.key_number_{i}")).collect();
+        let out = fmt(&format!(
+            "allow {} for {}",
+            keys.join(", "),
+            keys.join(", ")
+        ));
+        assert!(out.lines().all(|l| l.len() <= WIDTH), "{out}");
+        assert!(out.contains(",\n        user.key_number_"), "{out}");
+        assert_eq!(fmt(&out), out);
     }
 
     #[test]

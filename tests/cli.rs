@@ -426,7 +426,7 @@ fn fmt_formats_standard_input_and_refuses_broken_text() {
 }
 
 #[test]
-fn the_shipped_std_policy_is_formatted() {
-    let output = privet(&["fmt", "--check", "policies/std"], "");
+fn the_shipped_policies_are_formatted() {
+    let output = privet(&["fmt", "--check", "policies/"], "");
     assert_eq!(code(&output), 0, "{}", stdout(&output));
 }
