@@ -344,10 +344,13 @@ fn explain(
             }
             if trace.uncovered_count > trace.uncovered.len() {
                 if let Some(last) = reasons.last_mut() {
-                    last.detail.push_str(&format!(
-                        " (and {} more combinations)",
-                        trace.uncovered_count - trace.uncovered.len()
-                    ));
+                    let more = trace.uncovered_count - trace.uncovered.len();
+                    let noun = if more == 1 {
+                        "combination"
+                    } else {
+                        "combinations"
+                    };
+                    last.detail.push_str(&format!(" (and {more} more {noun})"));
                 }
             }
             hints = find_hints(policy, request, trace);

@@ -60,3 +60,8 @@ pub use diagnostics::{Problem, Problems, SourceFile};
 pub use eval::{Decision, Reason};
 pub use policy::{Error, Policy};
 pub use request::{Request, ResolvedRequest};
+
+// The README's Rust example is compiled and run as a doctest, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

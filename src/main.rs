@@ -489,13 +489,18 @@ fn explain(request: &Request, decision: &Decision) -> String {
         "\n  why not:"
     });
     for reason in &decision.reasons {
+        if reason.rule == "default" {
+            // No rule decided: the detail says what nothing allows.
+            out.push_str(&format!("\n    {}", reason.detail));
+            continue;
+        }
         let cite = reason
             .cite
             .as_deref()
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "\n    {} {}{cite}\n      {}",
+            "\n    {:<5} {}{cite}\n          {}",
             reason.effect, reason.rule, reason.detail
         ));
     }
