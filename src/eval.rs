@@ -401,7 +401,7 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
         };
         let purposes: Vec<KeyId> = match request.purpose {
             Some(p) => vec![p],
-            None => rule.written[Dimension::Purpose.index()].clone(),
+            None => rule.written[Dimension::Purpose].clone(),
         };
         let mut changes = Vec::new();
         // Of a basis that several facts satisfy (consent, or explicit

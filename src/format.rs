@@ -120,8 +120,8 @@ fn format_file(text: &str, file: &syntax::File) -> String {
                 .filter(|(_, l)| l.anchor <= comment.offset)
                 .max_by_key(|(_, l)| l.anchor)
                 .map(|(i, _)| i);
-            if let Some(index) = target {
-                trailing[index].push(comment);
+            if let Some(slot) = target.and_then(|index| trailing.get_mut(index)) {
+                slot.push(comment);
                 continue;
             }
         }
@@ -132,7 +132,9 @@ fn format_file(text: &str, file: &syntax::File) -> String {
             .filter(|(_, l)| l.anchor > comment.offset)
             .min_by_key(|(_, l)| l.anchor)
             .map_or(lines.len(), |(i, _)| i);
-        leading[target].push(comment);
+        if let Some(slot) = leading.get_mut(target) {
+            slot.push(comment);
+        }
     }
 
     let mut out = String::new();
@@ -153,7 +155,7 @@ fn format_file(text: &str, file: &syntax::File) -> String {
         } else {
             INDENT
         };
-        for comment in &leading[index] {
+        for comment in leading.get(index).into_iter().flatten() {
             if let Some(end) = last_end {
                 if blank_between(text, end, comment.offset) && !out.is_empty() {
                     out.push('\n');
@@ -173,7 +175,8 @@ fn format_file(text: &str, file: &syntax::File) -> String {
             }
         }
         out.push_str(&line.text);
-        for comment in &trailing[index] {
+        let after = trailing.get(index).map_or(&[][..], Vec::as_slice);
+        for comment in after {
             out.push(' ');
             out.push_str(&comment.text);
         }
@@ -182,7 +185,7 @@ fn format_file(text: &str, file: &syntax::File) -> String {
             last_end = item_ends.get(item_index).copied();
             item_index += 1;
         }
-        if let Some(comment) = trailing[index].last() {
+        if let Some(comment) = after.last() {
             last_end = Some(
                 last_end
                     .unwrap_or(0)
@@ -332,7 +335,7 @@ fn wrapped(prefix: &str, keys: &[Name]) -> String {
 }
 
 fn format_rule(rule: &syntax::Rule, lines: &mut Vec<Line>) {
-    let scope = |d: Dimension| rule.scopes[d.index()].as_ref();
+    let scope = |d: Dimension| rule.scopes[d].as_ref();
     let mut first = rule.effect.node.as_str().to_string();
     if let Some(actions) = scope(Dimension::Action) {
         first.push_str(&format!(" {} of", list(actions)));

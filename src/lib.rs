@@ -43,6 +43,18 @@
 //! [`Policy::is_allowed`] or [`Policy::decide_resolved`].
 
 #![forbid(unsafe_code)]
+// Library code never panics on input: failures are values.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo
+    )
+)]
 // A `Problem` carries its source file and help so that it can be rendered
 // anywhere; it is large, but errors are the cold path.
 #![allow(clippy::result_large_err)]

@@ -277,7 +277,9 @@ pub fn resolve(
             );
             return Err(locate(problem, name));
         };
-        let def = &policy.facts[id as usize];
+        let Some(def) = policy.facts.get(id as usize) else {
+            continue;
+        };
         let resolved = fact_value(policy, &def.kind, value).map_err(|message| {
             locate(
                 Problem::error(
@@ -291,7 +293,9 @@ pub fn resolve(
                 name,
             )
         })?;
-        facts[id as usize] = Some(resolved);
+        if let Some(slot) = facts.get_mut(id as usize) {
+            *slot = Some(resolved);
+        }
     }
     let taxonomy = policy.taxonomy(Dimension::Data);
     let class = data

@@ -13,8 +13,8 @@ pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
 use crate::syntax::{
-    self, Class, CompareOp, Condition, ConditionKind, Dimension, Effect, FactType, HeaderKind,
-    Item, KeyDecl, Literal, Span,
+    self, ByDimension, Class, CompareOp, Condition, ConditionKind, Dimension, Effect, FactType,
+    HeaderKind, Item, KeyDecl, Literal, Span,
 };
 
 /// The standard vocabulary, built into the library so that `use std` works
@@ -214,9 +214,9 @@ pub struct CompiledRule {
     pub effect: Effect,
     /// Per dimension, every key the rule covers (its keys and all below
     /// them); `None` when the rule does not restrict the dimension.
-    pub scopes: [Option<FixedBitSet>; 5],
+    pub scopes: ByDimension<Option<FixedBitSet>>,
     /// The keys as written, per dimension, for explanations and hints.
-    pub written: [Vec<KeyId>; 5],
+    pub written: ByDimension<Vec<KeyId>>,
     /// The highest identifiability class among the data the rule covers: an
     /// allow can only allow an item evaluated at or below it.
     pub clearance: Class,
@@ -231,7 +231,7 @@ pub struct CompiledRule {
 
 impl CompiledRule {
     pub fn covers(&self, dimension: Dimension, key: KeyId) -> bool {
-        self.scopes[dimension.index()]
+        self.scopes[dimension]
             .as_ref()
             .is_none_or(|scope| scope.contains(key as usize))
     }
@@ -242,7 +242,7 @@ impl CompiledRule {
 pub struct CompiledPolicy {
     pub name: Option<Arc<str>>,
     pub title: Option<Arc<str>>,
-    pub taxonomies: [Taxonomy; 5],
+    pub taxonomies: ByDimension<Taxonomy>,
     pub facts: Vec<FactDef>,
     pub fact_index: HashMap<Arc<str>, FactId>,
     pub bases: Vec<BasisDef>,
@@ -252,7 +252,7 @@ pub struct CompiledPolicy {
 
 impl CompiledPolicy {
     pub fn taxonomy(&self, dimension: Dimension) -> &Taxonomy {
-        &self.taxonomies[dimension.index()]
+        &self.taxonomies[dimension]
     }
 
     pub fn fact(&self, name: &str) -> Option<FactId> {
@@ -373,13 +373,13 @@ impl Compiler {
         else {
             return None;
         };
-        let taxonomies = [data, purposes, recipients, actions, subjects];
+        let taxonomies = ByDimension([data, purposes, recipients, actions, subjects]);
 
-        let (facts, fact_index) = self.facts(files, &taxonomies[Dimension::Purpose.index()]);
+        let (facts, fact_index) = self.facts(files, &taxonomies[Dimension::Purpose]);
         let scope = Scope {
             facts: &facts,
             fact_index: &fact_index,
-            purposes: &taxonomies[Dimension::Purpose.index()],
+            purposes: &taxonomies[Dimension::Purpose],
         };
 
         let mut bases: Vec<BasisDef> = Vec::new();
@@ -494,7 +494,9 @@ impl Compiler {
                     continue;
                 }
                 if let Some(&first) = index.get(decl.key.node.as_str()) {
-                    let first: &Declared = &declared[first];
+                    let Some(first) = declared.get(first) else {
+                        continue;
+                    };
                     let (line, _) =
                         syntax_line(&first.source.name, first.decl.key.span, first.source);
                     self.error(
@@ -608,7 +610,7 @@ impl Compiler {
                 Some(taxonomy)
             }
             Err(cycle) => {
-                let d = &declared[cycle.0 as usize];
+                let d = declared.get(cycle.0 as usize)?;
                 self.error(
                     Problem::error(
                         "privet::cycle",
@@ -705,9 +707,9 @@ impl Compiler {
         dimension: Dimension,
         names: &[syntax::Name],
         source: &SourceFile,
-        taxonomies: &[Taxonomy; 5],
+        taxonomies: &ByDimension<Taxonomy>,
     ) -> Option<Vec<KeyId>> {
-        let taxonomy = &taxonomies[dimension.index()];
+        let taxonomy = &taxonomies[dimension];
         let mut ids = Vec::with_capacity(names.len());
         let mut ok = true;
         for name in names {
@@ -730,29 +732,28 @@ impl Compiler {
         &mut self,
         rule: &syntax::Rule,
         source: &SourceFile,
-        taxonomies: &[Taxonomy; 5],
+        taxonomies: &ByDimension<Taxonomy>,
         scope: &Scope,
         bases: &[BasisDef],
         obligations: &[Arc<str>],
     ) -> Option<CompiledRule> {
         let mut ok = true;
-        let mut scopes: [Option<FixedBitSet>; 5] = Default::default();
-        let mut written: [Vec<KeyId>; 5] = Default::default();
+        let mut scopes: ByDimension<Option<FixedBitSet>> = ByDimension::default();
+        let mut written: ByDimension<Vec<KeyId>> = ByDimension::default();
         for dimension in Dimension::ALL {
-            if let Some(names) = &rule.scopes[dimension.index()] {
+            if let Some(names) = &rule.scopes[dimension] {
                 match self.resolve_keys(dimension, names, source, taxonomies) {
                     Some(ids) => {
-                        scopes[dimension.index()] =
-                            Some(taxonomies[dimension.index()].closure(&ids));
-                        written[dimension.index()] = ids;
+                        scopes[dimension] = Some(taxonomies[dimension].closure(&ids));
+                        written[dimension] = ids;
                     }
                     None => ok = false,
                 }
             }
         }
-        let data = &taxonomies[Dimension::Data.index()];
-        let clearance = if rule.scopes[Dimension::Data.index()].is_some() {
-            written[Dimension::Data.index()]
+        let data = &taxonomies[Dimension::Data];
+        let clearance = if rule.scopes[Dimension::Data].is_some() {
+            written[Dimension::Data]
                 .iter()
                 .map(|&id| data.subtree_class(id))
                 .max()
@@ -851,7 +852,11 @@ impl Compiler {
                     "privet::obligation_on_deny",
                     "a deny rule attaches no obligations",
                 )
-                .at(source, rule.obligations[0].span, "obligation on a deny")
+                .at(
+                    source,
+                    rule.obligations.first().map_or(rule.span, |o| o.span),
+                    "obligation on a deny",
+                )
                 .with_help(
                     "obligations come with what an allow permits; move them to the allow rule",
                 ),
@@ -1094,11 +1099,11 @@ fn syntax_line(first_file: &Arc<str>, first_span: Span, source: &SourceFile) -> 
 /// The problem for a key no taxonomy of `dimension` holds, with the best
 /// suggestion: a close key of the same dimension, or the news that the key
 /// belongs to another one.
-pub fn unknown_key(dimension: Dimension, key: &str, taxonomies: &[Taxonomy; 5]) -> Problem {
-    let taxonomy = &taxonomies[dimension.index()];
+pub fn unknown_key(dimension: Dimension, key: &str, taxonomies: &ByDimension<Taxonomy>) -> Problem {
+    let taxonomy = &taxonomies[dimension];
     let elsewhere = Dimension::ALL
         .iter()
-        .find(|other| **other != dimension && taxonomies[other.index()].id(key).is_some())
+        .find(|other| **other != dimension && taxonomies[**other].id(key).is_some())
         .map(|other| format!("`{key}` is a {}, not a {}", other.noun(), dimension.noun()));
     let close = did_you_mean(key, taxonomy.keys());
     let help = match (elsewhere, close) {

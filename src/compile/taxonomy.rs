@@ -28,6 +28,8 @@ pub struct Taxonomy {
     classes: Vec<Class>,
     /// Data categories only: the highest class among a key and everything below it.
     subtree_classes: Vec<Class>,
+    /// What an id outside the taxonomy covers: nothing.
+    empty: FixedBitSet,
 }
 
 /// A cycle among `under` declarations; holds one key on it.
@@ -56,6 +58,8 @@ impl Taxonomy {
         let order =
             toposort(&graph, None).map_err(|cycle| Cycle(cycle.node_id().index() as KeyId))?;
 
+        // Closures in topological order: a key's ancestors are its parents'
+        // ancestors and itself; its descendants, in reverse, likewise.
         let mut ancestors = vec![FixedBitSet::with_capacity(count); count];
         let mut classes = vec![Class::Personal; count];
         for node in &order {
@@ -64,20 +68,26 @@ impl Taxonomy {
             set.insert(id);
             let mut inherited: Option<Class> = None;
             for parent in graph.neighbors_directed(*node, petgraph::Direction::Incoming) {
-                set.union_with(&ancestors[parent.index()]);
-                let parent_class = classes[parent.index()];
-                inherited = Some(inherited.map_or(parent_class, |c| c.max(parent_class)));
+                if let Some(above) = ancestors.get(parent.index()) {
+                    set.union_with(above);
+                }
+                if let Some(&parent_class) = classes.get(parent.index()) {
+                    inherited = Some(inherited.map_or(parent_class, |c| c.max(parent_class)));
+                }
             }
-            ancestors[id] = set;
             // A key is at least as identifying as what it lies under; a root
             // without a declared class is treated as personal (fail closed).
             let declared = declared_classes.get(id).copied().flatten();
-            classes[id] = match (declared, inherited) {
+            let class = match (declared, inherited) {
                 (Some(d), Some(i)) => d.max(i),
                 (Some(d), None) => d,
                 (None, Some(i)) => i,
                 (None, None) => Class::Personal,
             };
+            if let (Some(slot), Some(class_slot)) = (ancestors.get_mut(id), classes.get_mut(id)) {
+                *slot = set;
+                *class_slot = class;
+            }
         }
         let mut descendants = vec![FixedBitSet::with_capacity(count); count];
         let mut subtree_classes = classes.clone();
@@ -85,11 +95,21 @@ impl Taxonomy {
             let id = node.index();
             let mut set = FixedBitSet::with_capacity(count);
             set.insert(id);
+            let mut highest = subtree_classes.get(id).copied().unwrap_or(Class::Sensitive);
             for child in graph.neighbors_directed(*node, petgraph::Direction::Outgoing) {
-                set.union_with(&descendants[child.index()]);
-                subtree_classes[id] = subtree_classes[id].max(subtree_classes[child.index()]);
+                if let Some(below) = descendants.get(child.index()) {
+                    set.union_with(below);
+                }
+                if let Some(&child_class) = subtree_classes.get(child.index()) {
+                    highest = highest.max(child_class);
+                }
             }
-            descendants[id] = set;
+            if let (Some(slot), Some(class_slot)) =
+                (descendants.get_mut(id), subtree_classes.get_mut(id))
+            {
+                *slot = set;
+                *class_slot = highest;
+            }
         }
         let index = keys
             .iter()
@@ -105,6 +125,7 @@ impl Taxonomy {
             ancestors,
             classes,
             subtree_classes,
+            empty: FixedBitSet::new(),
         })
     }
 
@@ -130,12 +151,12 @@ impl Taxonomy {
 
     /// The key and every key below it.
     pub fn descendants(&self, id: KeyId) -> &FixedBitSet {
-        &self.descendants[id as usize]
+        self.descendants.get(id as usize).unwrap_or(&self.empty)
     }
 
     /// The key and every key above it.
     pub fn ancestors(&self, id: KeyId) -> &FixedBitSet {
-        &self.ancestors[id as usize]
+        self.ancestors.get(id as usize).unwrap_or(&self.empty)
     }
 
     pub fn parents(&self, id: KeyId) -> impl Iterator<Item = KeyId> + '_ {

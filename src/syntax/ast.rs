@@ -127,9 +127,44 @@ impl Dimension {
             Dimension::Subject => "subject",
         }
     }
+}
 
-    pub fn index(self) -> usize {
-        self as usize
+/// One value per dimension, indexed by [`Dimension`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ByDimension<T>(pub [T; 5]);
+
+impl<T> ByDimension<T> {
+    /// Build from a function of the dimension.
+    pub fn from_fn(mut f: impl FnMut(Dimension) -> T) -> Self {
+        ByDimension(Dimension::ALL.map(&mut f))
+    }
+}
+
+impl<T> std::ops::Index<Dimension> for ByDimension<T> {
+    type Output = T;
+    fn index(&self, dimension: Dimension) -> &T {
+        // A match rather than `[i]`: no bounds check can fail.
+        let [data, purpose, recipient, action, subject] = &self.0;
+        match dimension {
+            Dimension::Data => data,
+            Dimension::Purpose => purpose,
+            Dimension::Recipient => recipient,
+            Dimension::Action => action,
+            Dimension::Subject => subject,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Dimension> for ByDimension<T> {
+    fn index_mut(&mut self, dimension: Dimension) -> &mut T {
+        let [data, purpose, recipient, action, subject] = &mut self.0;
+        match dimension {
+            Dimension::Data => data,
+            Dimension::Purpose => purpose,
+            Dimension::Recipient => recipient,
+            Dimension::Action => action,
+            Dimension::Subject => subject,
+        }
     }
 }
 
@@ -219,9 +254,9 @@ impl Effect {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rule {
     pub effect: Spanned<Effect>,
-    /// One optional key list per dimension (indexed by `Dimension::index`);
-    /// `None` means the rule does not restrict that dimension.
-    pub scopes: [Option<Vec<Name>>; 5],
+    /// One optional key list per dimension; `None` means the rule does not
+    /// restrict that dimension.
+    pub scopes: ByDimension<Option<Vec<Name>>>,
     pub basis: Option<Name>,
     pub when: Option<Condition>,
     pub unless: Option<Condition>,
@@ -360,7 +395,7 @@ impl ClearSpans for Item {
             Item::Rule(rule) => {
                 rule.span = Span::default();
                 rule.effect.clear_spans();
-                for scope in &mut rule.scopes {
+                for scope in &mut rule.scopes.0 {
                     scope.clear_spans();
                 }
                 rule.basis.clear_spans();

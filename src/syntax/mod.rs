@@ -596,7 +596,7 @@ impl Builder<'_> {
                 _ => None,
             };
             if let Some(dimension) = dimension {
-                let slot = &mut rule.scopes[dimension.index()];
+                let slot = &mut rule.scopes[dimension];
                 slot_taken(slot.is_some(), self.problems);
                 let list = clause.into_inner().find(|p| p.as_rule() == G::key_list)?;
                 *slot = Some(self.key_list(list));
@@ -866,7 +866,7 @@ mod tests {
         let rule = rules(&file)[0];
         assert_eq!(rule.effect.node, Effect::Allow);
         let keys = |d: Dimension| -> Vec<String> {
-            rule.scopes[d.index()]
+            rule.scopes[d]
                 .as_ref()
                 .map(|list| list.iter().map(|n| n.node.clone()).collect())
                 .unwrap_or_default()
@@ -920,7 +920,7 @@ mod tests {
         let text = "use std\n\nallow user.contact for marketing";
         let file = parse_ok(text);
         let rule = rules(&file)[0];
-        let purpose = &rule.scopes[Dimension::Purpose.index()]
+        let purpose = &rule.scopes[Dimension::Purpose]
             .as_ref()
             .map(|l| l[0].clone());
         let span = purpose.as_ref().map(|p| p.span).unwrap_or_default();
