@@ -18,7 +18,7 @@ use crate::compile::{
     CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId, Truth,
 };
 use crate::request::ResolvedRequest;
-use crate::syntax::{Class, Dimension, Effect};
+use crate::syntax::{Class, Dimension};
 
 /// The answer to a request, with why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,9 +210,16 @@ fn point_allowed(
     class: Class,
     trace: &mut Option<Trace>,
 ) -> bool {
+    let Some(candidates) = policy.rules_by_data.get(point.data as usize) else {
+        return false;
+    };
     let mut denied = false;
-    for (index, rule) in policy.rules.iter().enumerate() {
-        if rule.effect != Effect::Deny || !covers(rule, point) {
+    for &index in &candidates.denies {
+        let index = index as usize;
+        let Some(rule) = policy.rules.get(index) else {
+            continue;
+        };
+        if !covers(rule, point) {
             continue;
         }
         let fired = rule
@@ -235,11 +242,15 @@ fn point_allowed(
         return false;
     }
     let mut allowed = false;
-    let mut candidates = Vec::new();
-    for (index, rule) in policy.rules.iter().enumerate() {
+    let mut failed = Vec::new();
+    for &index in &candidates.allows {
+        let index = index as usize;
+        let Some(rule) = policy.rules.get(index) else {
+            continue;
+        };
         // An allow applies only to data evaluated at a class it reaches:
         // combined personal data is personal data.
-        if rule.effect != Effect::Allow || rule.clearance < class || !covers(rule, point) {
+        if rule.clearance < class || !covers(rule, point) {
             continue;
         }
         if allow_truth(policy, rule, request, point.purpose, trace) == Truth::True {
@@ -253,7 +264,7 @@ fn point_allowed(
                 }
             }
         } else {
-            candidates.push(index);
+            failed.push(index);
         }
     }
     if !allowed {
@@ -262,7 +273,7 @@ fn point_allowed(
             if trace.uncovered.len() < MAX_UNCOVERED_SHOWN {
                 trace.uncovered.push(point);
             }
-            trace.failed_allows.extend(candidates);
+            trace.failed_allows.extend(failed);
         }
     }
     allowed

@@ -248,6 +248,16 @@ pub struct CompiledPolicy {
     pub bases: Vec<BasisDef>,
     pub obligations: Vec<Arc<str>>,
     pub rules: Vec<CompiledRule>,
+    /// For each data category, the deny rules and the allow rules that
+    /// cover it, in rule order: a decision looks at no other rule.
+    pub rules_by_data: Vec<RulesFor>,
+}
+
+/// The rules that can apply to one data category.
+#[derive(Debug, Clone, Default)]
+pub struct RulesFor {
+    pub denies: Vec<u32>,
+    pub allows: Vec<u32>,
 }
 
 impl CompiledPolicy {
@@ -439,6 +449,7 @@ impl Compiler {
                 }
             }
         }
+        let rules_by_data = index_by_data(&rules, taxonomies[Dimension::Data].len());
         Some(CompiledPolicy {
             name,
             title,
@@ -448,6 +459,7 @@ impl Compiler {
             bases,
             obligations,
             rules,
+            rules_by_data,
         })
     }
 
@@ -1084,6 +1096,21 @@ impl Compiler {
             }
         })
     }
+}
+
+fn index_by_data(rules: &[CompiledRule], data_keys: usize) -> Vec<RulesFor> {
+    let mut index = vec![RulesFor::default(); data_keys];
+    for (id, rule) in rules.iter().enumerate() {
+        for (key, slot) in index.iter_mut().enumerate() {
+            if rule.covers(Dimension::Data, key as KeyId) {
+                match rule.effect {
+                    Effect::Deny => slot.denies.push(id as u32),
+                    Effect::Allow => slot.allows.push(id as u32),
+                }
+            }
+        }
+    }
+    index
 }
 
 /// " (line N)" when the first declaration is in the same file as the second.
