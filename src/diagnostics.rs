@@ -235,8 +235,16 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
+/// Names longer than this get no "did you mean".
+pub const MAX_SUGGESTION_INPUT: usize = 200;
+
 /// The candidate closest to `word`, for "did you mean" help.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Edit distance is quadratic: a hostile megabyte-long name gets no
+    // suggestion rather than a minute of work.
+    if word.len() > MAX_SUGGESTION_INPUT {
+        return None;
+    }
     let mut best: Option<(&str, f64)> = None;
     for candidate in candidates {
         let score = if candidate.rsplit('.').next() == Some(word) && candidate != word {

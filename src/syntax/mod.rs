@@ -27,12 +27,29 @@ const CALL_LIMIT: usize = 5_000_000;
 /// Conditions nested deeper than this are rejected while building the AST,
 /// which recurses once per level.
 pub const MAX_NESTING: usize = 64;
+/// The largest policy file accepted: far beyond any real policy, small
+/// enough that parsing it stays quick.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
     pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
     let mut problems = Vec::new();
     let text: &str = &source.text;
+    if text.len() > MAX_FILE_BYTES {
+        let problem = Problem::error(
+            "privet::too_large",
+            format!(
+                "the file is {} bytes; a policy file may have at most {MAX_FILE_BYTES}",
+                text.len()
+            ),
+        )
+        .with_help("split the policy into several files in one directory");
+        return (
+            File::default(),
+            vec![problem.at(source, Span::new(0, 0), "this file")],
+        );
+    }
     if let Some(problem) = check_characters(source).or_else(|| check_nesting(source)) {
         return (File::default(), vec![problem]);
     }
