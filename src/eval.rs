@@ -239,6 +239,17 @@ fn point_allowed(
         }
     }
     if denied {
+        // For hints: which allows would have applied, and failed.
+        if let Some(trace) = trace.as_mut() {
+            for &index in &candidates.allows {
+                let Some(rule) = policy.rules.get(index as usize) else {
+                    continue;
+                };
+                if rule.clearance >= class && covers(rule, point) {
+                    trace.failed_allows.insert(index as usize);
+                }
+            }
+        }
         return false;
     }
     let mut allowed = false;
@@ -364,8 +375,8 @@ fn explain(
                     last.detail.push_str(&format!(" (and {more} more {noun})"));
                 }
             }
-            hints = find_hints(policy, request, trace);
         }
+        hints = find_hints(policy, request, trace);
     }
     reasons.sort_by_key(|r| natural_location(&r.rule));
     Decision {
@@ -405,15 +416,19 @@ enum Change {
 /// tried, and only those that really turn the decision into an allow are
 /// offered, so every hint is sound.
 fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace) -> Vec<String> {
-    let mut proposals: Vec<Vec<Change>> = Vec::new();
+    let purposes_of = |rule: &CompiledRule| -> Vec<KeyId> {
+        match request.purpose {
+            Some(p) => vec![p],
+            None => rule.written[Dimension::Purpose].clone(),
+        }
+    };
+    // What would let each failed allow apply...
+    let mut enabling: Vec<Vec<Change>> = Vec::new();
     for &index in &trace.failed_allows {
         let Some(rule) = policy.rules.get(index) else {
             continue;
         };
-        let purposes: Vec<KeyId> = match request.purpose {
-            Some(p) => vec![p],
-            None => rule.written[Dimension::Purpose].clone(),
-        };
+        let purposes = purposes_of(rule);
         let mut changes = Vec::new();
         // Of a basis that several facts satisfy (consent, or explicit
         // consent), the first and weakest is proposed.
@@ -427,10 +442,43 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
         if let Some(condition) = &rule.condition {
             positive_changes(condition, &purposes, true, &mut changes);
         }
-        proposals.push(changes);
+        enabling.push(changes);
     }
+    // ... and what would stop each deny that fired.
+    let mut stopping: Vec<Change> = Vec::new();
+    for (index, _, _) in &trace.denies {
+        let Some(rule) = policy.rules.get(*index) else {
+            continue;
+        };
+        match &rule.condition {
+            Some(condition) => {
+                positive_changes(condition, &purposes_of(rule), false, &mut stopping)
+            }
+            // An unconditional deny cannot be lifted by the request.
+            None => return Vec::new(),
+        }
+    }
+    let proposals: Vec<Vec<Change>> = if trace.denies.is_empty() {
+        enabling
+    } else if enabling.is_empty() {
+        vec![stopping]
+    } else {
+        enabling
+            .into_iter()
+            .map(|mut changes| {
+                changes.extend(stopping.iter().cloned());
+                changes
+            })
+            .collect()
+    };
     let mut hints = Vec::new();
-    for changes in proposals {
+    for proposal in proposals {
+        let mut changes: Vec<Change> = Vec::new();
+        for change in proposal {
+            if !changes.contains(&change) {
+                changes.push(change);
+            }
+        }
         if changes.is_empty() {
             continue;
         }

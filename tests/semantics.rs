@@ -550,3 +550,36 @@ fn a_policy_without_use_std_is_told_to_add_it() {
             .contains("add `use std`")
     );
 }
+
+#[test]
+fn hints_can_lift_a_conditional_deny() {
+    let p = policy(
+        "use std\nallow user.contact for marketing to third_party\n\
+         deny user to third_party when not consent(purpose) cite \"only with consent\"",
+    );
+    let request = adult(&["user.contact.email"])
+        .purpose("marketing.communications")
+        .recipient("third_party");
+    let d = decide(&p, request.clone());
+    assert!(!d.allowed);
+    assert_eq!(d.reasons[0].cite.as_deref(), Some("only with consent"));
+    assert_eq!(
+        d.hints,
+        ["allowed with consent to marketing.communications"]
+    );
+    assert!(decide(&p, request.fact("consent", ["marketing.communications"])).allowed);
+}
+
+#[test]
+fn no_hint_lifts_an_unconditional_deny() {
+    let p = policy("use std\nallow user for marketing basis consent\ndeny share.sell of user");
+    let d = decide(
+        &p,
+        adult(&["user.name"])
+            .purpose("marketing")
+            .recipient("third_party")
+            .action("share.sell"),
+    );
+    assert!(!d.allowed);
+    assert!(d.hints.is_empty(), "{:?}", d.hints);
+}
