@@ -70,14 +70,118 @@ impl Decision {
     }
 }
 
-/// One point of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Point {
-    data: KeyId,
-    purpose: KeyId,
-    recipient: KeyId,
-    action: KeyId,
-    subject: KeyId,
+/// One point of the request space: a single key of each dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Point {
+    pub data: KeyId,
+    pub purpose: KeyId,
+    pub recipient: KeyId,
+    pub action: KeyId,
+    pub subject: KeyId,
+}
+
+/// As [`point_outcome`], with the facts for which `open` holds left open:
+/// `None` when the decision depends on them.
+pub fn point_outcome_partial(
+    policy: &CompiledPolicy,
+    facts: &[Option<FactValue>],
+    open: &dyn Fn(FactId) -> bool,
+    point: Point,
+    class: Class,
+    pending: &mut Vec<FactId>,
+) -> Option<(bool, Vec<usize>)> {
+    // The open facts of a condition that could not be decided: what to fix next.
+    let mut note = |cond: &Cond| {
+        let mut read = Vec::new();
+        cond.facts(&mut read);
+        pending.extend(read.into_iter().filter(|f| open(*f)));
+    };
+    let candidates = policy.rules_by_data.get(point.data as usize)?;
+    let mut fired = Vec::new();
+    let mut deny_pending = false;
+    for &index in &candidates.denies {
+        let Some(rule) = policy.rules.get(index as usize) else {
+            continue;
+        };
+        if !covers(rule, point) {
+            continue;
+        }
+        match rule.condition.as_ref().map_or(Some(Truth::True), |c| {
+            c.eval_partial(facts, open, point.purpose)
+        }) {
+            Some(Truth::False) => {}
+            Some(_) => fired.push(index as usize),
+            None => {
+                deny_pending = true;
+                if let Some(c) = &rule.condition {
+                    note(c);
+                }
+            }
+        }
+    }
+    if !fired.is_empty() {
+        return Some((false, fired));
+    }
+    let mut allowing = Vec::new();
+    let mut allow_pending = false;
+    for &index in &candidates.allows {
+        let Some(rule) = policy.rules.get(index as usize) else {
+            continue;
+        };
+        if rule.clearance < class || !covers(rule, point) {
+            continue;
+        }
+        let requires = rule
+            .basis
+            .and_then(|b| policy.bases.get(b))
+            .and_then(|b| b.requires.as_ref());
+        let basis = requires.map_or(Some(Truth::True), |c| {
+            c.eval_partial(facts, open, point.purpose)
+        });
+        let own = rule.condition.as_ref().map_or(Some(Truth::True), |c| {
+            c.eval_partial(facts, open, point.purpose)
+        });
+        match (basis, own) {
+            (Some(Truth::True), Some(Truth::True)) => allowing.push(index as usize),
+            (Some(Truth::False | Truth::Unknown), _) | (_, Some(Truth::False | Truth::Unknown)) => {
+            }
+            _ => {
+                allow_pending = true;
+                if let (None, Some(c)) = (basis, requires) {
+                    note(c);
+                }
+                if let (None, Some(c)) = (own, &rule.condition) {
+                    note(c);
+                }
+            }
+        }
+    }
+    match (deny_pending, allowing.is_empty(), allow_pending) {
+        // Nothing can allow: denied whatever the open facts are.
+        (_, true, false) => Some((false, Vec::new())),
+        (false, false, _) => Some((true, allowing)),
+        _ => None,
+    }
+}
+
+/// The decision at one point, with the data evaluated at `class`, for
+/// analysis: allowed or not, and the rules that decided (the denies that
+/// fired, or the allows that allowed; none for a default deny).
+pub fn point_outcome(
+    policy: &CompiledPolicy,
+    facts: &[Option<FactValue>],
+    point: Point,
+    class: Class,
+) -> (bool, Vec<usize>) {
+    let mut trace = Some(Trace::default());
+    let allowed = point_allowed(policy, facts, point, class, &mut trace);
+    let trace = trace.unwrap_or_default();
+    let rules = if allowed {
+        trace.allows.iter().map(|(i, _)| *i).collect()
+    } else {
+        trace.denies.iter().map(|(i, _, _)| *i).collect()
+    };
+    (allowed, rules)
 }
 
 /// What a full evaluation records for the explanation.
@@ -137,7 +241,7 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<T
                         action: request.action,
                         subject: request.subject,
                     };
-                    if !point_allowed(policy, request, point, class, trace) {
+                    if !point_allowed(policy, &request.facts, point, class, trace) {
                         allowed = false;
                         if trace.is_none() {
                             return false;
@@ -162,12 +266,12 @@ fn covers(rule: &CompiledRule, point: Point) -> bool {
 /// were missing: those are what the caller could supply.
 fn truth(
     cond: &Cond,
-    request: &ResolvedRequest,
+    facts: &[Option<FactValue>],
     purpose: KeyId,
     trace: &mut Option<Trace>,
 ) -> Truth {
     let mut missing: Vec<FactId> = Vec::new();
-    let result = cond.eval(&request.facts, purpose, &mut |f| missing.push(f));
+    let result = cond.eval(facts, purpose, &mut |f| missing.push(f));
     if result == Truth::Unknown {
         if let Some(trace) = trace {
             trace.missing.extend(missing);
@@ -180,7 +284,7 @@ fn truth(
 fn allow_truth(
     policy: &CompiledPolicy,
     rule: &CompiledRule,
-    request: &ResolvedRequest,
+    facts: &[Option<FactValue>],
     purpose: KeyId,
     trace: &mut Option<Trace>,
 ) -> Truth {
@@ -188,14 +292,14 @@ fn allow_truth(
         .basis
         .and_then(|b| policy.bases.get(b))
         .and_then(|b| b.requires.as_ref())
-        .map_or(Truth::True, |c| truth(c, request, purpose, trace));
+        .map_or(Truth::True, |c| truth(c, facts, purpose, trace));
     if basis == Truth::False {
         return Truth::False;
     }
     let own = rule
         .condition
         .as_ref()
-        .map_or(Truth::True, |c| truth(c, request, purpose, trace));
+        .map_or(Truth::True, |c| truth(c, facts, purpose, trace));
     match (basis, own) {
         (Truth::True, Truth::True) => Truth::True,
         (_, Truth::False) => Truth::False,
@@ -205,7 +309,7 @@ fn allow_truth(
 
 fn point_allowed(
     policy: &CompiledPolicy,
-    request: &ResolvedRequest,
+    facts: &[Option<FactValue>],
     point: Point,
     class: Class,
     trace: &mut Option<Trace>,
@@ -225,7 +329,7 @@ fn point_allowed(
         let fired = rule
             .condition
             .as_ref()
-            .map_or(Truth::True, |c| truth(c, request, point.purpose, trace));
+            .map_or(Truth::True, |c| truth(c, facts, point.purpose, trace));
         if fired != Truth::False {
             denied = true;
             match trace {
@@ -264,7 +368,7 @@ fn point_allowed(
         if rule.clearance < class || !covers(rule, point) {
             continue;
         }
-        if allow_truth(policy, rule, request, point.purpose, trace) == Truth::True {
+        if allow_truth(policy, rule, facts, point.purpose, trace) == Truth::True {
             allowed = true;
             match trace {
                 None => return true,

@@ -62,8 +62,11 @@
 pub mod compile;
 pub mod conformance;
 pub mod diagnostics;
+pub mod diff;
 pub mod eval;
 pub mod format;
+pub mod graph;
+pub mod lint;
 pub mod policy;
 pub mod request;
 pub mod syntax;

@@ -14,7 +14,10 @@ use privet::policy::read_source;
 use privet::{Decision, Error, Policy, Request, SourceFile};
 
 mod cli {
+    pub mod diff;
     pub mod fmt;
+    pub mod graph;
+    pub mod lint;
     pub mod test;
 }
 
@@ -89,6 +92,68 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Show exactly which requests two policies decide differently.
+    ///
+    /// Every data category, purpose, recipient, action and subject both policies know,
+    /// and every combination of fact values that matters, is compared (not sampled);
+    /// changes are grouped under the broadest keys that share them, with the rules
+    /// and citations on both sides. Exit 0 no change, 1 changes, 2 trouble.
+    #[command(after_help = "Example:\n  \
+        privet diff policies/huawei/global-2016.privet policies/huawei/enterprise-community-2018.privet")]
+    Diff {
+        /// The policy before the change (a file or a directory).
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// `text` for people, `json` for tools.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Findings for legal review: overridden allows, rules that never fire, redundant or
+    /// uncited rules, unused declarations.
+    ///
+    /// Reports allows that denies override (with the exact region and the deny's
+    /// condition), rules that can never fire, rules another rule makes redundant, rules
+    /// without a citation, local keys and facts nothing uses, and facts compared with
+    /// values they cannot take. A directory is searched for .privet files recursively; each file is linted as a
+    /// policy of its own (a vocabulary such as std.privet is only checked). Exit 0 when
+    /// no finding is an error, 1 when one is, 2 when a policy cannot be read or does not check.
+    #[command(after_help = "Examples:\n  \
+        privet lint policies/huawei\n  \
+        privet lint policies/huawei --min-level warning\n  \
+        privet lint policies --format sarif > privet.sarif")]
+    Lint {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `text` for people, `json` for tools, `sarif` (2.1.0) for code scanning.
+        #[arg(long, value_enum, default_value_t = cli::lint::LintFormat::Text)]
+        format: cli::lint::LintFormat,
+        /// Leave out findings below this level.
+        #[arg(long, value_enum, default_value_t = cli::lint::MinLevel::Note)]
+        min_level: cli::lint::MinLevel,
+    },
+    /// Draw a policy's data categories, rules and purposes as a graph (DOT or SVG).
+    ///
+    /// The data categories and purposes its rules mention (with the keys above them),
+    /// data coloured by identifiability class, and its rules between them (green allow,
+    /// red deny, dashed when conditional), labelled with their citations.
+    #[command(after_help = "Examples:\n  \
+        privet graph policies/huawei/global-2016.privet > global.dot\n  \
+        privet graph policies/huawei/global-2016.privet --format svg --data user.contact > contact.svg")]
+    Graph {
+        /// A policy file, or a directory whose .privet files form one policy.
+        policy: PathBuf,
+        /// `dot` prints Graphviz DOT; `svg` runs it through Graphviz's `dot -Tsvg`.
+        #[arg(long, value_enum, default_value_t = cli::graph::GraphFormat::Dot)]
+        format: cli::graph::GraphFormat,
+        /// Only rules about this data category (or what lies below it).
+        #[arg(long, value_name = "KEY")]
+        data: Option<String>,
+        /// Only rules for this purpose (or what lies below it).
+        #[arg(long, value_name = "KEY")]
+        purpose: Option<String>,
+    },
     /// Decide requests against a policy.
     ///
     /// A request is JSON: {"data": [...], "purpose": ..., "recipient": ..., "action": ...,
@@ -122,7 +187,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -152,6 +217,23 @@ fn main() -> ExitCode {
         Command::Check { paths, format } => check(&paths, format, colour),
         Command::Test { paths, format } => cli::test::run(&paths, format, colour),
         Command::Fmt { paths, check } => cli::fmt::run(&paths, check, colour),
+        Command::Lint {
+            paths,
+            format,
+            min_level,
+        } => cli::lint::run(&paths, format, min_level, colour),
+        Command::Graph {
+            policy,
+            format,
+            data,
+            purpose,
+        } => cli::graph::run(
+            &policy,
+            format,
+            &privet::graph::GraphOptions { data, purpose },
+            colour,
+        ),
+        Command::Diff { old, new, format } => cli::diff::run(&old, &new, format, colour),
         Command::Eval {
             policy,
             request,
@@ -294,7 +376,7 @@ fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
     code
 }
 
-fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
+pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
     match Policy::from_path(path) {
         Ok(policy) => Some(policy),
         Err(error) => {

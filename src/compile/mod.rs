@@ -191,6 +191,56 @@ impl Cond {
         }
     }
 
+    /// Evaluate with some facts left open (`open(f)` true): `None` when the
+    /// result depends on them, otherwise the value every completion gives.
+    pub fn eval_partial(
+        &self,
+        facts: &[Option<FactValue>],
+        open: &dyn Fn(FactId) -> bool,
+        purpose: KeyId,
+    ) -> Option<Truth> {
+        let atom = |fact: &FactId| -> Option<Truth> {
+            if open(*fact) {
+                None
+            } else {
+                Some(self.eval(facts, purpose, &mut |_| {}))
+            }
+        };
+        match self {
+            Cond::Test(f) | Cond::BoolIs(f, _) | Cond::Compare(f, _, _) => atom(f),
+            Cond::PurposeMember { fact, .. } | Cond::EnumMember { fact, .. } => atom(fact),
+            Cond::Not(inner) => inner.eval_partial(facts, open, purpose).map(Truth::not),
+            Cond::And(parts) => {
+                let mut result = Some(Truth::True);
+                for part in parts {
+                    match part.eval_partial(facts, open, purpose) {
+                        Some(Truth::False) => return Some(Truth::False),
+                        Some(Truth::Unknown) => {
+                            result = result.map(|_| Truth::Unknown);
+                        }
+                        Some(Truth::True) => {}
+                        None => result = None,
+                    }
+                }
+                result
+            }
+            Cond::Or(parts) => {
+                let mut result = Some(Truth::False);
+                for part in parts {
+                    match part.eval_partial(facts, open, purpose) {
+                        Some(Truth::True) => return Some(Truth::True),
+                        Some(Truth::Unknown) => {
+                            result = result.map(|_| Truth::Unknown);
+                        }
+                        Some(Truth::False) => {}
+                        None => result = None,
+                    }
+                }
+                result
+            }
+        }
+    }
+
     /// Every fact the condition reads.
     pub fn facts(&self, out: &mut Vec<FactId>) {
         match self {

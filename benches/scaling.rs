@@ -1,0 +1,307 @@
+//! How decision cost, compile time and memory grow with the number of rules
+//! (DESIGN.md §6: "flat (not linear) as a policy grows to 10,000 rules").
+//!
+//! The bench writes policy *text* of 10, 100, 1,000 and 10,000 rules over
+//! the standard vocabulary (a fixed pseudo-random mix: allows with a basis
+//! and `when subject_age > N` or `unless opt_out(purpose)`, one rule in
+//! four on `user.contact.email`, and about one deny in ten with a condition
+//! the requests do not meet), compiles each with `Policy::from_source`, and
+//! asks every policy the same requests.
+//!
+//! - `scaling/is_allowed/N`: one pass over the requests, pre-resolved;
+//! - `scaling/compile/N`: `Policy::from_source` on the text (1,000 and
+//!   10,000 rules).
+//!
+//! Memory is measured with a counting global allocator (below): the bytes
+//! still allocated while the compiled policy is alive, less those before
+//! compiling (the text excluded), and the peak during compilation. These
+//! figures are printed before the timed runs.
+//!
+//! Run: `cargo bench --bench scaling -- --warm-up-time 1 --measurement-time 3`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use privet::{Policy, Request, ResolvedRequest};
+
+/// The system allocator, counting the bytes in use and their peak.
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are only statistics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            let now = IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
+                + (new_size - layout.size());
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        } else {
+            IN_USE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+/// xorshift64*: a fixed sequence, so every run benches the same policies.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    /// One to `most` distinct items.
+    fn some<'a>(&mut self, items: &[&'a str], most: usize) -> Vec<&'a str> {
+        let count = 1 + self.below(most);
+        let mut chosen: Vec<&str> = Vec::with_capacity(count);
+        while chosen.len() < count {
+            let item = self.pick(items);
+            if !chosen.contains(&item) {
+                chosen.push(item);
+            }
+        }
+        chosen
+    }
+}
+
+const DATA: &[&str] = &[
+    "user.contact.email",
+    "user.contact.phone_number",
+    "user.contact.address",
+    "user.contact",
+    "user.name",
+    "user.account",
+    "user.account.username",
+    "user.authorization.credentials",
+    "user.behavior.purchase_history",
+    "user.behavior.browsing_history",
+    "user.behavior.usage_log",
+    "user.device.device_id",
+    "user.device.ip_address",
+    "user.device.cookie_id",
+    "user.device.configuration",
+    "user.location.imprecise",
+    "user.location.precise",
+    "user.demographic.age_range",
+    "user.demographic.language",
+    "user.content.private",
+    "user.payment",
+    "user.telemetry.error_report",
+    "non_personal",
+    "non_personal.statistics",
+];
+
+const PURPOSES: &[&str] = &[
+    "marketing",
+    "marketing.communications",
+    "marketing.communications.email",
+    "marketing.advertising.first_party.targeted",
+    "marketing.advertising.third_party",
+    "essential.service",
+    "essential.service.notifications",
+    "essential.service.operations.support",
+    "essential.fraud_detection",
+    "essential.legal_obligation",
+    "functional.storage",
+    "functional.service.improve",
+    "analytics",
+    "analytics.reporting",
+    "personalize",
+    "personalize.content.profiling",
+    "train_ai_system",
+    "sales",
+];
+
+const RECIPIENTS: &[&str] = &[
+    "first_party",
+    "affiliate",
+    "processor",
+    "processor.cloud",
+    "processor.marketing",
+    "third_party.advertiser",
+    "third_party.business_partner",
+    "authority.law_enforcement",
+];
+
+const SUBJECTS: &[&str] = &["customer", "prospect", "visitor", "employee", "patient"];
+
+const BASES: &[&str] = &[
+    "consent",
+    "contract",
+    "legitimate_interest",
+    "legal_obligation",
+];
+
+/// Policy text of `rules` rules.
+fn generate(rules: usize) -> String {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut text = format!(
+        "policy bench.generated_{rules} {{\n    title \"generated: {rules} rules\"\n}}\nuse std\n\n"
+    );
+    for i in 0..rules {
+        let data = if i % 4 == 0 {
+            vec!["user.contact.email"]
+        } else {
+            rng.some(DATA, 3)
+        };
+        let purposes = rng.some(PURPOSES, 2);
+        if i % 10 == 9 {
+            // A deny whose condition the requests below do not meet (all
+            // give an age over 16, none is cross-border): it must be
+            // checked and then let pass.
+            let condition = match rng.below(3) {
+                0 => format!(
+                    "subject_age < {} and not parental_consent",
+                    8 + rng.below(9)
+                ),
+                1 => "cross_border and not safeguards(scc, consent)".to_string(),
+                _ => "opt_out(purpose)".to_string(),
+            };
+            text.push_str(&format!(
+                "deny {} for {} when {condition} cite \"gen {i}\"\n",
+                data.join(", "),
+                purposes.join(", ")
+            ));
+            continue;
+        }
+        let recipients = rng.some(RECIPIENTS, 2);
+        let mut rule = format!(
+            "allow {} for {} to {}",
+            data.join(", "),
+            purposes.join(", "),
+            recipients.join(", ")
+        );
+        if rng.below(3) == 0 {
+            rule.push_str(&format!(" about {}", rng.some(SUBJECTS, 3).join(", ")));
+        }
+        rule.push_str(&format!(" basis {}", rng.pick(BASES)));
+        match rng.below(3) {
+            0 => rule.push_str(&format!(" when subject_age > {}", 12 + rng.below(60))),
+            1 => rule.push_str(" unless opt_out(purpose)"),
+            _ => {}
+        }
+        rule.push_str(&format!(" cite \"gen {i}\"\n"));
+        text.push_str(&rule);
+    }
+    text
+}
+
+/// The same requests against every size: allows and denies, narrow and
+/// broad keys, with and without a purpose.
+const REQUESTS: &[&str] = &[
+    r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 30, "consent": ["marketing"]}}"#,
+    r#"{"data": "user.contact.email", "purpose": "essential.service", "context": {"subject_age": 30}}"#,
+    r#"{"data": "user.device.device_id", "purpose": "analytics.reporting", "recipient": "affiliate", "context": {"subject_age": 40}}"#,
+    r#"{"data": "user.contact", "purpose": "essential.service.notifications", "context": {"subject_age": 25}}"#,
+    r#"{"data": "non_personal.statistics", "context": {"subject_age": 25}}"#,
+    r#"{"data": "user.name", "purpose": "marketing.advertising.third_party", "recipient": "third_party.advertiser", "context": {"subject_age": 30}}"#,
+    r#"{"data": ["user.behavior.purchase_history", "user.device.ip_address"], "purpose": "functional.service.improve", "context": {"subject_age": 50, "opt_out": ["analytics"]}}"#,
+    r#"{"data": "user.account.username", "purpose": "essential.fraud_detection", "recipient": "processor.cloud", "subject": "prospect", "context": {"subject_age": 19, "consent": ["essential"]}}"#,
+];
+
+fn resolve_all(policy: &Policy) -> Vec<ResolvedRequest> {
+    REQUESTS
+        .iter()
+        .map(|json| {
+            let request = Request::from_json(json).expect("a valid request");
+            policy.resolve(&request).expect("a request that resolves")
+        })
+        .collect()
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn bench(c: &mut Criterion) {
+    let texts: Vec<(usize, String)> = SIZES.iter().map(|&n| (n, generate(n))).collect();
+
+    // Memory and a first compile time, before criterion runs anything.
+    let mut policies = Vec::new();
+    for (n, text) in &texts {
+        let before = IN_USE.load(Ordering::Relaxed);
+        PEAK.store(before, Ordering::Relaxed);
+        let start = Instant::now();
+        let policy = Policy::from_source(&format!("generated-{n}.privet"), text)
+            .expect("the generated policy compiles");
+        let elapsed = start.elapsed();
+        let retained = IN_USE.load(Ordering::Relaxed) - before;
+        let peak = PEAK.load(Ordering::Relaxed) - before;
+        let requests = resolve_all(&policy);
+        let allowed = requests.iter().filter(|r| policy.is_allowed(r)).count();
+        println!(
+            "{n:>6} rules: text {:.2} MiB, compiled in {:.1} ms (one cold run), \
+             retained {:.2} MiB, peak during compile {:.2} MiB, \
+             {} rules compiled, {allowed}/{} requests allowed",
+            mib(text.len()),
+            elapsed.as_secs_f64() * 1e3,
+            mib(retained),
+            mib(peak),
+            policy.compiled().rules.len(),
+            requests.len(),
+        );
+        policies.push((*n, policy, requests));
+    }
+
+    let mut group = c.benchmark_group("scaling/is_allowed");
+    for (n, policy, requests) in &policies {
+        group.throughput(Throughput::Elements(requests.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), requests, |b, requests| {
+            b.iter(|| {
+                for request in requests {
+                    black_box(policy.is_allowed(black_box(request)));
+                }
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("scaling/compile");
+    group.sample_size(10);
+    for (n, text) in texts.iter().filter(|(n, _)| *n >= 1_000) {
+        let name = format!("generated-{n}.privet");
+        group.bench_with_input(BenchmarkId::from_parameter(n), text, |b, text| {
+            b.iter(|| Policy::from_source(&name, black_box(text)).expect("compiles"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

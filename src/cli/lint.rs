@@ -1,0 +1,181 @@
+//! `privet lint`: findings for legal review, as text, JSON or SARIF.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use privet::diagnostics::Problem;
+use privet::lint::{self, Counts, Finding, Level};
+use privet::policy::read_source;
+
+use crate::{BAD_INPUT, FAILED, OK, files_under, report};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Findings drawn like `privet check` draws problems.
+    Text,
+    /// One JSON object: every finding with its rules, region and condition.
+    Json,
+    /// SARIF 2.1.0, for code scanning in CI.
+    Sarif,
+}
+
+/// The least level of finding to show.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinLevel {
+    Note,
+    Warning,
+    Error,
+}
+
+impl From<MinLevel> for Level {
+    fn from(level: MinLevel) -> Level {
+        match level {
+            MinLevel::Note => Level::Note,
+            MinLevel::Warning => Level::Warning,
+            MinLevel::Error => Level::Error,
+        }
+    }
+}
+
+/// One file's outcome: its findings, or the problems that kept it from checking.
+struct Outcome {
+    path: PathBuf,
+    findings: Vec<Finding>,
+    problems: Vec<Problem>,
+}
+
+pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: bool) -> u8 {
+    let min_level = Level::from(min_level);
+    let mut files = Vec::new();
+    let mut trouble: Vec<Problem> = Vec::new();
+    for path in paths {
+        if let Err(error) = files_under(path, "privet", &mut files) {
+            trouble.push(
+                Problem::error(
+                    "privet::io",
+                    format!("cannot read {}: {error}", path.display()),
+                )
+                .with_help("check the path"),
+            );
+        }
+    }
+    if files.is_empty() && trouble.is_empty() {
+        trouble.push(
+            Problem::error("privet::no_policies", "no .privet files found")
+                .with_help("name policy files, or directories that hold them"),
+        );
+    }
+    let mut outcomes = Vec::new();
+    for file in &files {
+        let outcome = match read_source(file) {
+            Ok(source) => match lint::lint(std::slice::from_ref(&source)) {
+                Ok(findings) => Outcome {
+                    path: file.clone(),
+                    findings: findings
+                        .into_iter()
+                        .filter(|f| f.level >= min_level)
+                        .collect(),
+                    problems: Vec::new(),
+                },
+                Err(problems) => Outcome {
+                    path: file.clone(),
+                    findings: Vec::new(),
+                    problems,
+                },
+            },
+            Err(error) => Outcome {
+                path: file.clone(),
+                findings: Vec::new(),
+                problems: error.problems(),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    let broken = !trouble.is_empty()
+        || outcomes
+            .iter()
+            .any(|o| o.problems.iter().any(Problem::is_error));
+    let mut total = Counts::default();
+    for outcome in &outcomes {
+        total.add(Counts::of(&outcome.findings));
+    }
+
+    let mut out = String::new();
+    match format {
+        LintFormat::Text => {
+            report(&trouble, colour);
+            for outcome in &outcomes {
+                if !outcome.problems.is_empty() {
+                    report(&outcome.problems, colour);
+                    out.push_str(&format!(
+                        "FAIL {}: the policy does not check; run `privet check` on it\n",
+                        outcome.path.display()
+                    ));
+                    continue;
+                }
+                out.push_str(&lint::render(&outcome.findings, colour, 100));
+                let counts = Counts::of(&outcome.findings);
+                let verdict = if counts.errors > 0 { "FAIL" } else { "ok  " };
+                out.push_str(&format!(
+                    "{verdict} {} ({counts})\n",
+                    outcome.path.display()
+                ));
+            }
+            if outcomes.len() > 1 {
+                out.push_str(&format!("{} linted: {total}\n", plural(outcomes.len())));
+            }
+        }
+        LintFormat::Json => {
+            let json = serde_json::json!({
+                "ok": !broken && total.errors == 0,
+                "summary": total,
+                "files": outcomes.iter().map(|o| serde_json::json!({
+                    "path": o.path.display().to_string(),
+                    "checks": !o.problems.iter().any(Problem::is_error),
+                    "summary": Counts::of(&o.findings),
+                    "findings": o.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+                    "problems": o.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "problems": trouble.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            });
+            out = serde_json::to_string_pretty(&json).unwrap_or_default();
+            out.push('\n');
+        }
+        LintFormat::Sarif => {
+            let findings: Vec<Finding> = outcomes
+                .iter()
+                .flat_map(|o| o.findings.iter().cloned())
+                .collect();
+            let mut problems = trouble.clone();
+            problems.extend(outcomes.iter().flat_map(|o| o.problems.iter().cloned()));
+            let log = lint::sarif(&findings, &problems);
+            out = serde_json::to_string_pretty(&log).unwrap_or_default();
+            out.push('\n');
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        // The reader of our output went away (a closed pipe): stop quietly.
+        return BAD_INPUT;
+    }
+    if broken {
+        BAD_INPUT
+    } else if total.errors > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 policy".into()
+    } else {
+        format!("{n} policies")
+    }
+}

@@ -1,0 +1,1093 @@
+//! `privet diff`: exactly which requests two policies decide differently.
+//!
+//! The request space is finite: keys of five taxonomies, and facts whose
+//! values matter only relative to the constants the conditions compare them
+//! with. The diff walks it without sampling, but not key by key: keys that
+//! every rule of both policies treats alike (same coverage, same class, same
+//! relation to the purposes conditions name) form one *atom*, and one
+//! representative decides for all. Facts are enumerated over representative
+//! values — each boolean both ways, each number on both sides of every
+//! threshold, each set over the members the conditions name, and *unknown*
+//! where a fact has no default — only for the facts the rules at a point
+//! read. Differences are then merged back into regions described by the
+//! broadest keys they cover, and fact conditions by the values that change.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::compile::{self, CompiledPolicy, Cond, FactKind, FactValue, KeyId, Taxonomy};
+use crate::eval::{Point, point_outcome_partial};
+use crate::syntax::{ByDimension, Class, CompareOp, Dimension};
+
+/// A region of requests decided differently, and why on each side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// `"allow"` or `"deny"` under the old policy.
+    pub old: &'static str,
+    /// `"allow"` or `"deny"` under the new policy.
+    pub new: &'static str,
+    /// The broadest keys of each dimension the change covers; a dimension
+    /// whose every key is covered holds `["any"]`.
+    pub data: Vec<String>,
+    pub purposes: Vec<String>,
+    pub recipients: Vec<String>,
+    pub actions: Vec<String>,
+    pub subjects: Vec<String>,
+    /// Set when the change holds only while the data is combined with data
+    /// of a higher class (`"personal"`: combined with personal data).
+    pub combined_with: Option<&'static str>,
+    /// The fact values under which the decision changes; empty: always.
+    pub when: Vec<String>,
+    pub old_rules: Vec<RuleRef>,
+    pub new_rules: Vec<RuleRef>,
+    /// Every key of each dimension the change covers, not just the broadest
+    /// (for tools that check a request against the change).
+    #[serde(skip)]
+    pub keys: ByDimension<BTreeSet<String>>,
+}
+
+impl Change {
+    /// Whether a point (one key per dimension) lies in this change's region,
+    /// whatever the facts.
+    pub fn covers(&self, point: [&str; 5]) -> bool {
+        Dimension::ALL
+            .iter()
+            .zip(point)
+            .all(|(d, key)| self.keys[*d].contains(key))
+    }
+}
+
+/// A rule that decided, on one side.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RuleRef {
+    pub rule: String,
+    pub effect: &'static str,
+    pub cite: Option<String>,
+}
+
+/// Everything that differs between two policies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyDiff {
+    pub changes: Vec<Change>,
+    /// Keys and facts only one of the policies knows; requests naming them
+    /// are errors under the other, and are not compared.
+    pub vocabulary: Vec<String>,
+}
+
+impl PolicyDiff {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// One atom: keys every rule treats alike, with ids in both policies.
+#[derive(Debug, Clone)]
+struct Atom {
+    keys: Vec<String>,
+    old: KeyId,
+    new: KeyId,
+}
+
+/// The shared keys of one dimension, split into atoms.
+struct Dim {
+    atoms: Vec<Atom>,
+    /// Every shared key, for "any".
+    universe: BTreeSet<String>,
+}
+
+fn purposes_named(cond: &Cond, out: &mut BTreeSet<KeyId>) {
+    match cond {
+        Cond::PurposeMember { keys, .. } => out.extend(keys.iter().copied()),
+        Cond::Not(inner) => purposes_named(inner, out),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| purposes_named(p, out)),
+        _ => {}
+    }
+}
+
+/// Every purpose key a condition of the policy names, by name.
+fn named_purposes(policy: &CompiledPolicy) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for rule in &policy.rules {
+        if let Some(c) = &rule.condition {
+            purposes_named(c, &mut ids);
+        }
+    }
+    for basis in &policy.bases {
+        if let Some(c) = &basis.requires {
+            purposes_named(c, &mut ids);
+        }
+    }
+    let taxonomy = policy.taxonomy(Dimension::Purpose);
+    ids.into_iter()
+        .map(|id| taxonomy.key(id).to_string())
+        .collect()
+}
+
+fn named_in(cond: &Cond, fact: compile::FactId, out: &mut BTreeSet<KeyId>) {
+    match cond {
+        Cond::PurposeMember { fact: f, keys, .. } if *f == fact => out.extend(keys.iter().copied()),
+        Cond::Not(inner) => named_in(inner, fact, out),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| named_in(p, fact, out)),
+        _ => {}
+    }
+}
+
+/// The purposes conditions name for one purpose-set fact, by name.
+fn named_for_fact(policy: &CompiledPolicy, fact: compile::FactId) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    conditions(policy).for_each(|c| named_in(c, fact, &mut ids));
+    let taxonomy = policy.taxonomy(Dimension::Purpose);
+    ids.into_iter()
+        .map(|id| taxonomy.key(id).to_string())
+        .collect()
+}
+
+fn atoms(
+    dimension: Dimension,
+    old: &CompiledPolicy,
+    new: &CompiledPolicy,
+    vocabulary: &mut Vec<String>,
+) -> Dim {
+    let (to, tn) = (old.taxonomy(dimension), new.taxonomy(dimension));
+    for key in to.keys().filter(|k| tn.id(k).is_none()) {
+        vocabulary.push(format!(
+            "{} `{key}` only in the old policy",
+            dimension.noun()
+        ));
+    }
+    for key in tn.keys().filter(|k| to.id(k).is_none()) {
+        vocabulary.push(format!(
+            "{} `{key}` only in the new policy",
+            dimension.noun()
+        ));
+    }
+    let named: Vec<(KeyId, KeyId)> = if dimension == Dimension::Purpose {
+        named_purposes(old)
+            .union(&named_purposes(new))
+            .filter_map(|k| Some((to.id(k)?, tn.id(k)?)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut by_signature: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut result: Vec<Atom> = Vec::new();
+    let mut universe = BTreeSet::new();
+    for key in to.keys() {
+        let (Some(o), Some(n)) = (to.id(key), tn.id(key)) else {
+            continue;
+        };
+        universe.insert(key.to_string());
+        let mut signature: Vec<u8> = Vec::new();
+        signature.extend(old.rules.iter().map(|r| u8::from(r.covers(dimension, o))));
+        signature.extend(new.rules.iter().map(|r| u8::from(r.covers(dimension, n))));
+        if dimension == Dimension::Data {
+            signature.push(to.class(o) as u8);
+            signature.push(tn.class(n) as u8);
+        }
+        for &(ko, _) in &named {
+            // Whether consent to the named purpose covers this one, and
+            // whether consent to this one covers the named purpose.
+            signature.push(u8::from(to.descendants(ko).contains(o as usize)));
+            signature.push(u8::from(to.descendants(o).contains(ko as usize)));
+        }
+        match by_signature.get(&signature) {
+            Some(&index) => {
+                if let Some(atom) = result.get_mut(index) {
+                    atom.keys.push(key.to_string());
+                }
+            }
+            None => {
+                by_signature.insert(signature, result.len());
+                result.push(Atom {
+                    keys: vec![key.to_string()],
+                    old: o,
+                    new: n,
+                });
+            }
+        }
+    }
+    Dim {
+        atoms: result,
+        universe,
+    }
+}
+
+/// One representative value of a fact, as each policy reads it.
+#[derive(Debug, Clone)]
+struct Value {
+    text: String,
+    old: Option<FactValue>,
+    new: Option<FactValue>,
+}
+
+/// The facts, by name, that both policies know.
+struct SharedFact {
+    name: Arc<str>,
+    old: compile::FactId,
+    new: compile::FactId,
+    kind: FactKind,
+}
+
+fn thresholds(cond: &Cond, fact: compile::FactId, out: &mut BTreeSet<i64>) {
+    match cond {
+        Cond::Compare(f, op, n) if *f == fact => match op {
+            CompareOp::Lt | CompareOp::Ge => {
+                out.insert(*n);
+            }
+            CompareOp::Le | CompareOp::Gt => {
+                out.insert(n.saturating_add(1));
+            }
+            CompareOp::Eq | CompareOp::Ne => {
+                out.insert(*n);
+                out.insert(n.saturating_add(1));
+            }
+        },
+        Cond::Not(inner) => thresholds(inner, fact, out),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| thresholds(p, fact, out)),
+        _ => {}
+    }
+}
+
+fn members_named(cond: &Cond, fact: compile::FactId, out: &mut u64) {
+    match cond {
+        Cond::EnumMember { fact: f, mask } if *f == fact => *out |= mask,
+        Cond::Not(inner) => members_named(inner, fact, out),
+        Cond::And(parts) | Cond::Or(parts) => {
+            parts.iter().for_each(|p| members_named(p, fact, out))
+        }
+        _ => {}
+    }
+}
+
+fn conditions(policy: &CompiledPolicy) -> impl Iterator<Item = &Cond> {
+    policy
+        .rules
+        .iter()
+        .filter_map(|r| r.condition.as_ref())
+        .chain(policy.bases.iter().filter_map(|b| b.requires.as_ref()))
+}
+
+/// Representative values of a fact at a point whose purpose is `purpose`
+/// (the name of the atom's representative).
+fn domain(
+    fact: &SharedFact,
+    old: &CompiledPolicy,
+    new: &CompiledPolicy,
+    purpose: &str,
+) -> Vec<Value> {
+    let old_def = old.facts.get(fact.old as usize);
+    let new_def = new.facts.get(fact.new as usize);
+    let has_default = old_def.is_some_and(|d| d.default.is_some())
+        && new_def.is_some_and(|d| d.default.is_some());
+    let mut values = Vec::new();
+    let both = |text: String, value: FactValue| Value {
+        text,
+        old: Some(value.clone()),
+        new: Some(value),
+    };
+    match &fact.kind {
+        FactKind::Bool => {
+            values.push(both(
+                format!("{} = false", fact.name),
+                FactValue::Bool(false),
+            ));
+            values.push(both(format!("{} = true", fact.name), FactValue::Bool(true)));
+        }
+        FactKind::Int => {
+            let mut points = BTreeSet::new();
+            conditions(old).for_each(|c| thresholds(c, fact.old, &mut points));
+            conditions(new).for_each(|c| thresholds(c, fact.new, &mut points));
+            // Cubes hold at most 64 values per fact.
+            let bounds: Vec<i64> = points.into_iter().take(60).collect();
+            let name = &fact.name;
+            match bounds.first() {
+                None => values.push(both(format!("any {name}"), FactValue::Int(0))),
+                Some(&first) => {
+                    values.push(both(
+                        format!("{name} <= {}", first.saturating_sub(1)),
+                        FactValue::Int(first.saturating_sub(1)),
+                    ));
+                    for (i, &low) in bounds.iter().enumerate() {
+                        let text = match bounds.get(i + 1) {
+                            Some(&next) if next.saturating_sub(1) == low => {
+                                format!("{name} = {low}")
+                            }
+                            Some(&next) => format!("{low} <= {name} <= {}", next.saturating_sub(1)),
+                            None => format!("{name} >= {low}"),
+                        };
+                        values.push(both(text, FactValue::Int(low)));
+                    }
+                }
+            }
+        }
+        FactKind::PurposeSet => {
+            // The request's purpose and the purposes conditions name: every
+            // subset of them, as the listed set.
+            let mut named: Vec<String> = named_for_fact(old, fact.old)
+                .union(&named_for_fact(new, fact.new))
+                .cloned()
+                .collect();
+            named.retain(|k| k != purpose);
+            named.truncate(3);
+            let mut candidates = vec![purpose.to_string()];
+            candidates.extend(named);
+            for mask in 0u32..(1 << candidates.len()) {
+                let listed: Vec<&str> = candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| mask & (1 << bit) != 0)
+                    .map(|(_, k)| k.as_str())
+                    .collect();
+                let text = if listed.is_empty() {
+                    format!("no {}", fact.name)
+                } else {
+                    let shown: Vec<&str> = listed
+                        .iter()
+                        .map(|k| if *k == purpose { "the purpose" } else { k })
+                        .collect();
+                    format!("{} to {}", fact.name, shown.join(", "))
+                };
+                let resolve = |policy: &CompiledPolicy| {
+                    compile::purpose_set(
+                        listed.iter().copied(),
+                        policy.taxonomy(Dimension::Purpose),
+                    )
+                    .ok()
+                };
+                values.push(Value {
+                    text,
+                    old: resolve(old),
+                    new: resolve(new),
+                });
+            }
+        }
+        FactKind::EnumSet(members) => {
+            let mut mask = 0u64;
+            conditions(old).for_each(|c| members_named(c, fact.old, &mut mask));
+            let mut new_mask = 0u64;
+            conditions(new).for_each(|c| members_named(c, fact.new, &mut new_mask));
+            let named: Vec<&str> = members
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| (mask | new_mask) & (1 << bit) != 0)
+                .map(|(_, m)| &**m)
+                .take(4)
+                .collect();
+            for subset in 0u32..(1 << named.len()) {
+                let listed: Vec<&str> = named
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| subset & (1 << bit) != 0)
+                    .map(|(_, m)| *m)
+                    .collect();
+                let text = if listed.is_empty() {
+                    format!("no {}", fact.name)
+                } else {
+                    format!("{} include {}", fact.name, listed.join(", "))
+                };
+                let resolve = |policy: &CompiledPolicy, id: compile::FactId| match policy
+                    .facts
+                    .get(id as usize)
+                    .map(|f| &f.kind)
+                {
+                    Some(FactKind::EnumSet(m)) => {
+                        compile::member_set(listed.iter().copied(), m).ok()
+                    }
+                    _ => None,
+                };
+                values.push(Value {
+                    text,
+                    old: resolve(old, fact.old),
+                    new: resolve(new, fact.new),
+                });
+            }
+        }
+    }
+    if !has_default {
+        values.push(Value {
+            text: format!("{} unknown", fact.name),
+            old: None,
+            new: None,
+        });
+    }
+    values
+}
+
+fn read_facts(cond: &Cond, out: &mut BTreeSet<compile::FactId>) {
+    let mut facts = Vec::new();
+    cond.facts(&mut facts);
+    out.extend(facts);
+}
+
+trait BoxIndex {
+    fn index_in_box(self) -> usize;
+}
+
+impl BoxIndex for Dimension {
+    /// Where a dimension sits in a point's atoms: data, purpose, recipient,
+    /// action, subject.
+    fn index_in_box(self) -> usize {
+        match self {
+            Dimension::Data => 0,
+            Dimension::Purpose => 1,
+            Dimension::Recipient => 2,
+            Dimension::Action => 3,
+            Dimension::Subject => 4,
+        }
+    }
+}
+
+/// Whether an allow covering `point` reaches `low` but not `high`.
+fn clearance_between(policy: &CompiledPolicy, point: Point, low: Class, high: Class) -> bool {
+    policy
+        .rules_by_data
+        .get(point.data as usize)
+        .is_some_and(|candidates| {
+            candidates.allows.iter().any(|&index| {
+                policy.rules.get(index as usize).is_some_and(|rule| {
+                    rule.clearance >= low
+                        && rule.clearance < high
+                        && rule.covers(Dimension::Purpose, point.purpose)
+                        && rule.covers(Dimension::Recipient, point.recipient)
+                        && rule.covers(Dimension::Action, point.action)
+                        && rule.covers(Dimension::Subject, point.subject)
+                })
+            })
+        })
+}
+
+/// The facts the rules covering a point read, on one side.
+fn facts_at(policy: &CompiledPolicy, point: Point) -> BTreeSet<compile::FactId> {
+    let mut facts = BTreeSet::new();
+    let Some(candidates) = policy.rules_by_data.get(point.data as usize) else {
+        return facts;
+    };
+    for &index in candidates.denies.iter().chain(&candidates.allows) {
+        let Some(rule) = policy.rules.get(index as usize) else {
+            continue;
+        };
+        let covers = Dimension::ALL.iter().all(|&d| {
+            let key = match d {
+                Dimension::Data => point.data,
+                Dimension::Purpose => point.purpose,
+                Dimension::Recipient => point.recipient,
+                Dimension::Action => point.action,
+                Dimension::Subject => point.subject,
+            };
+            rule.covers(d, key)
+        });
+        if !covers {
+            continue;
+        }
+        if let Some(c) = &rule.condition {
+            read_facts(c, &mut facts);
+        }
+        if let Some(c) = rule
+            .basis
+            .and_then(|b| policy.bases.get(b))
+            .and_then(|b| b.requires.as_ref())
+        {
+            read_facts(c, &mut facts);
+        }
+    }
+    facts
+}
+
+/// What one side decided at a point: allowed, and by which rules.
+type Outcome = (bool, Vec<usize>);
+
+/// A difference at one point, before merging: the atoms, the class the data
+/// was evaluated at beyond its own, the fact values, both outcomes.
+struct Difference {
+    atoms: [usize; 5],
+    combined_with: Option<Class>,
+    /// The values of each read fact under which the outcomes differ.
+    valuation: Cube,
+    facts: Vec<usize>,
+    old: Outcome,
+    new: Outcome,
+}
+
+/// Compare two policies over every request both can read.
+pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
+    let mut vocabulary = Vec::new();
+    let dims: ByDimension<Dim> = ByDimension::from_fn(|d| atoms(d, old, new, &mut vocabulary));
+    let shared: Vec<SharedFact> = old
+        .facts
+        .iter()
+        .enumerate()
+        .filter_map(|(o, def)| {
+            let n = new.fact(&def.name)?;
+            let new_kind = &new.facts.get(n as usize)?.kind;
+            (*new_kind == def.kind).then(|| SharedFact {
+                name: def.name.clone(),
+                old: o as compile::FactId,
+                new: n,
+                kind: def.kind.clone(),
+            })
+        })
+        .collect();
+    for def in &old.facts {
+        if !shared.iter().any(|f| f.name == def.name) {
+            vocabulary.push(format!(
+                "fact `{}` only in the old policy (or of another type)",
+                def.name
+            ));
+        }
+    }
+    for def in &new.facts {
+        if !shared.iter().any(|f| f.name == def.name) {
+            vocabulary.push(format!(
+                "fact `{}` only in the new policy (or of another type)",
+                def.name
+            ));
+        }
+    }
+    let defaults = |policy: &CompiledPolicy| -> Vec<Option<FactValue>> {
+        policy.facts.iter().map(|f| f.default.clone()).collect()
+    };
+    let (old_defaults, new_defaults) = (defaults(old), defaults(new));
+
+    let mut groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>> = BTreeMap::new();
+    // Domains depend on the purpose atom only; cache them.
+    let mut domains: HashMap<(usize, usize), Vec<Value>> = HashMap::new();
+    let [data, purposes, recipients, actions, subjects] = &dims.0;
+    for (di, d) in data.atoms.iter().enumerate() {
+        let own_class = old
+            .taxonomy(Dimension::Data)
+            .class(d.old)
+            .max(new.taxonomy(Dimension::Data).class(d.new));
+        let classes: Vec<Class> = [Class::NonPersonal, Class::Personal, Class::Sensitive]
+            .into_iter()
+            .filter(|c| *c >= own_class)
+            .collect();
+        for (pi, p) in purposes.atoms.iter().enumerate() {
+            for (ri, r) in recipients.atoms.iter().enumerate() {
+                for (ai, a) in actions.atoms.iter().enumerate() {
+                    for (si, s) in subjects.atoms.iter().enumerate() {
+                        let old_point = Point {
+                            data: d.old,
+                            purpose: p.old,
+                            recipient: r.old,
+                            action: a.old,
+                            subject: s.old,
+                        };
+                        let new_point = Point {
+                            data: d.new,
+                            purpose: p.new,
+                            recipient: r.new,
+                            action: a.new,
+                            subject: s.new,
+                        };
+                        let mut read: BTreeSet<usize> = BTreeSet::new();
+                        let old_read = facts_at(old, old_point);
+                        let new_read = facts_at(new, new_point);
+                        for (index, fact) in shared.iter().enumerate() {
+                            if old_read.contains(&fact.old) || new_read.contains(&fact.new) {
+                                read.insert(index);
+                            }
+                        }
+                        let read: Vec<usize> = read.into_iter().collect();
+                        let purpose_name = p.keys.first().map_or("", String::as_str);
+                        for &fact in &read {
+                            if let Some(f) = shared.get(fact) {
+                                domains
+                                    .entry((fact, pi))
+                                    .or_insert_with(|| domain(f, old, new, purpose_name));
+                            }
+                        }
+                        let mut here: Vec<Difference> = Vec::new();
+                        for &class in &classes {
+                            // Combined with higher-class data, a point decides
+                            // differently only if an allow covering it stops
+                            // reaching the class; otherwise the change found at
+                            // the data's own class already covers it.
+                            if class > own_class
+                                && !clearance_between(old, old_point, own_class, class)
+                                && !clearance_between(new, new_point, own_class, class)
+                            {
+                                continue;
+                            }
+                            let search = Search {
+                                old,
+                                new,
+                                shared: &shared,
+                                read: &read,
+                                domains: &domains,
+                                purpose_atom: pi,
+                                old_point,
+                                new_point,
+                                class,
+                                old_defaults: &old_defaults,
+                                new_defaults: &new_defaults,
+                            };
+                            let mut assignment = vec![None; read.len()];
+                            let mut state = search.start();
+                            search.run(&mut state, &mut assignment, &mut |cube, o, n| {
+                                here.push(Difference {
+                                    atoms: [di, pi, ri, ai, si],
+                                    combined_with: (class > own_class).then_some(class),
+                                    valuation: cube,
+                                    facts: read.clone(),
+                                    old: o,
+                                    new: n,
+                                });
+                            });
+                        }
+                        if !here.is_empty() {
+                            group_point(here, &domains, &mut groups);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let changes = finish(old, new, &dims, groups);
+    PolicyDiff {
+        changes,
+        vocabulary,
+    }
+}
+
+/// A search over the fact values at one point: facts are fixed one at a
+/// time, and a branch stops as soon as both decisions no longer depend on
+/// the facts still open. Equal decisions prune the branch; different ones
+/// are a difference for every value of the open facts.
+struct Search<'a> {
+    old: &'a CompiledPolicy,
+    new: &'a CompiledPolicy,
+    shared: &'a [SharedFact],
+    read: &'a [usize],
+    domains: &'a HashMap<(usize, usize), Vec<Value>>,
+    purpose_atom: usize,
+    old_point: Point,
+    new_point: Point,
+    class: Class,
+    old_defaults: &'a [Option<FactValue>],
+    new_defaults: &'a [Option<FactValue>],
+}
+
+impl Search<'_> {
+    fn values(&self, position: usize) -> &[Value] {
+        self.read
+            .get(position)
+            .and_then(|fact| self.domains.get(&(*fact, self.purpose_atom)))
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Fix (or with `None`, reopen) the fact at `position` in both policies' views.
+    fn set(&self, state: &mut State, position: usize, value: Option<usize>) {
+        let Some(f) = self
+            .read
+            .get(position)
+            .and_then(|fact| self.shared.get(*fact))
+        else {
+            return;
+        };
+        let chosen = value.and_then(|v| self.values(position).get(v));
+        let (old_value, new_value) = match chosen {
+            Some(v) => (v.old.clone(), v.new.clone()),
+            None => (
+                self.old_defaults.get(f.old as usize).cloned().flatten(),
+                self.new_defaults.get(f.new as usize).cloned().flatten(),
+            ),
+        };
+        if let Some(slot) = state.old_facts.get_mut(f.old as usize) {
+            *slot = old_value;
+        }
+        if let Some(slot) = state.new_facts.get_mut(f.new as usize) {
+            *slot = new_value;
+        }
+        if let Some(open) = state.old_open.get_mut(f.old as usize) {
+            *open = chosen.is_none();
+        }
+        if let Some(open) = state.new_open.get_mut(f.new as usize) {
+            *open = chosen.is_none();
+        }
+    }
+
+    fn start(&self) -> State {
+        let mut state = State {
+            old_facts: self.old_defaults.to_vec(),
+            new_facts: self.new_defaults.to_vec(),
+            old_open: vec![false; self.old_defaults.len()],
+            new_open: vec![false; self.new_defaults.len()],
+        };
+        for position in 0..self.read.len() {
+            self.set(&mut state, position, None);
+        }
+        state
+    }
+
+    fn run(
+        &self,
+        state: &mut State,
+        assignment: &mut Vec<Option<usize>>,
+        found: &mut dyn FnMut(Cube, Outcome, Outcome),
+    ) {
+        let old_facts = &state.old_facts;
+        let new_facts = &state.new_facts;
+        let old_open = &state.old_open;
+        let new_open = &state.new_open;
+        let mut old_pending = Vec::new();
+        let mut new_pending = Vec::new();
+        let o = point_outcome_partial(
+            self.old,
+            old_facts,
+            &|f| old_open.get(f as usize).copied().unwrap_or(false),
+            self.old_point,
+            self.class,
+            &mut old_pending,
+        );
+        let n = point_outcome_partial(
+            self.new,
+            new_facts,
+            &|f| new_open.get(f as usize).copied().unwrap_or(false),
+            self.new_point,
+            self.class,
+            &mut new_pending,
+        );
+        if let (Some(o), Some(n)) = (&o, &n) {
+            if o.0 != n.0 {
+                let cube = assignment
+                    .iter()
+                    .enumerate()
+                    .map(|(position, value)| match value {
+                        Some(v) => 1u64 << v,
+                        None => all_values(self.values(position).len()),
+                    })
+                    .collect();
+                found(cube, o.clone(), n.clone());
+            }
+            return;
+        }
+        // Fix next a fact that an undecided condition reads: facts that only
+        // decided conditions read cannot change either decision.
+        let next = self.read.iter().enumerate().position(|(position, fact)| {
+            assignment.get(position).is_some_and(Option::is_none)
+                && self.shared.get(*fact).is_some_and(|f| {
+                    (o.is_none() && old_pending.contains(&f.old))
+                        || (n.is_none() && new_pending.contains(&f.new))
+                })
+        });
+        let Some(position) = next else {
+            // A side depends on a fact outside the shared ones: not comparable.
+            return;
+        };
+        for v in 0..self.values(position).len() {
+            if let Some(slot) = assignment.get_mut(position) {
+                *slot = Some(v);
+            }
+            self.set(state, position, Some(v));
+            self.run(state, assignment, found);
+        }
+        if let Some(slot) = assignment.get_mut(position) {
+            *slot = None;
+        }
+        self.set(state, position, None);
+    }
+}
+
+/// The facts as each policy sees them during a search, and which are open.
+struct State {
+    old_facts: Vec<Option<FactValue>>,
+    new_facts: Vec<Option<FactValue>>,
+    old_open: Vec<bool>,
+    new_open: Vec<bool>,
+}
+
+/// Key of a group of differences that read as one change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    old_allowed: bool,
+    new_allowed: bool,
+    old_rules: Vec<usize>,
+    new_rules: Vec<usize>,
+    combined_with: Option<Class>,
+    when: Vec<String>,
+}
+
+/// Merge one point's differences (per outcome, the fact valuations into
+/// cubes) and add them to the groups that become changes.
+fn group_point(
+    differences: Vec<Difference>,
+    domains: &HashMap<(usize, usize), Vec<Value>>,
+    groups: &mut BTreeMap<GroupKey, BTreeSet<[usize; 5]>>,
+) {
+    type OutcomeKey = (
+        Option<Class>,
+        bool,
+        bool,
+        Vec<usize>,
+        Vec<usize>,
+        Vec<usize>,
+        [usize; 5],
+    );
+    let mut by_outcome: BTreeMap<OutcomeKey, Vec<Cube>> = BTreeMap::new();
+    for d in differences {
+        by_outcome
+            .entry((
+                d.combined_with,
+                d.old.0,
+                d.new.0,
+                sorted(d.old.1),
+                sorted(d.new.1),
+                d.facts,
+                d.atoms,
+            ))
+            .or_default()
+            .push(d.valuation);
+    }
+    for (
+        (combined_with, old_allowed, new_allowed, old_rules, new_rules, facts, atoms),
+        valuations,
+    ) in by_outcome
+    {
+        let purpose_atom = atoms[1];
+        let sizes: Vec<usize> = facts
+            .iter()
+            .map(|f| domains.get(&(*f, purpose_atom)).map_or(1, Vec::len))
+            .collect();
+        for cube in cubes(valuations, &sizes) {
+            let mut when = Vec::new();
+            for (position, &values) in cube.iter().enumerate() {
+                let size = sizes.get(position).copied().unwrap_or(1);
+                if values == all_values(size) {
+                    continue; // any value: not a condition of the change
+                }
+                let Some(fact) = facts.get(position) else {
+                    continue;
+                };
+                let Some(domain) = domains.get(&(*fact, purpose_atom)) else {
+                    continue;
+                };
+                let texts: Vec<&str> = domain
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| values & (1u64 << i) != 0)
+                    .map(|(_, v)| v.text.as_str())
+                    .collect();
+                when.push(texts.join(" or "));
+            }
+            groups
+                .entry(GroupKey {
+                    old_allowed,
+                    new_allowed,
+                    old_rules: old_rules.clone(),
+                    new_rules: new_rules.clone(),
+                    combined_with,
+                    when,
+                })
+                .or_default()
+                .insert(atoms);
+        }
+    }
+}
+
+fn finish(
+    old: &CompiledPolicy,
+    new: &CompiledPolicy,
+    dims: &ByDimension<Dim>,
+    groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>>,
+) -> Vec<Change> {
+    // 2. Per group, split the points into boxes of key sets, dimension by dimension.
+    let mut changes = Vec::new();
+    for (key, points) in groups {
+        for region in boxes(points) {
+            let keys_of = |d: Dimension| -> BTreeSet<String> {
+                region
+                    .get(d.index_in_box())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| dims[d].atoms.get(*a))
+                    .flat_map(|a| a.keys.iter().cloned())
+                    .collect()
+            };
+            let keys = ByDimension::from_fn(keys_of);
+            let describe = |d: Dimension| -> Vec<String> {
+                broadest(&keys[d], &dims[d].universe, old.taxonomy(d))
+            };
+            let refs = |policy: &CompiledPolicy, rules: &[usize]| -> Vec<RuleRef> {
+                rules
+                    .iter()
+                    .filter_map(|i| policy.rules.get(*i))
+                    .map(|r| RuleRef {
+                        rule: r.location.to_string(),
+                        effect: r.effect.as_str(),
+                        cite: r.cite.as_deref().map(str::to_string),
+                    })
+                    .collect()
+            };
+            changes.push(Change {
+                old: if key.old_allowed { "allow" } else { "deny" },
+                new: if key.new_allowed { "allow" } else { "deny" },
+                data: describe(Dimension::Data),
+                purposes: describe(Dimension::Purpose),
+                recipients: describe(Dimension::Recipient),
+                actions: describe(Dimension::Action),
+                subjects: describe(Dimension::Subject),
+                combined_with: key.combined_with.map(Class::as_str),
+                when: key.when.clone(),
+                old_rules: refs(old, &key.old_rules),
+                new_rules: refs(new, &key.new_rules),
+                keys,
+            });
+        }
+    }
+    changes
+}
+
+/// The mask of every value of a domain of `size` values.
+fn all_values(size: usize) -> u64 {
+    if size >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << size) - 1
+    }
+}
+
+fn sorted(mut v: Vec<usize>) -> Vec<usize> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Per fact read at a point, the set of its values (bit `i`: the `i`th
+/// representative value). Domains have at most 64 values.
+type Cube = Vec<u64>;
+
+/// Merge cubes exactly: two cubes merge only when they differ in one fact.
+fn cubes(valuations: Vec<Cube>, sizes: &[usize]) -> Vec<Cube> {
+    let mut current: Vec<Cube> = valuations;
+    current.sort_unstable();
+    current.dedup();
+    loop {
+        let before = current.len();
+        for position in 0..sizes.len() {
+            let mut grouped: HashMap<Cube, u64> = HashMap::with_capacity(current.len());
+            for mut cube in current.drain(..) {
+                let values = cube.get_mut(position).map_or(0, std::mem::take);
+                *grouped.entry(cube).or_insert(0) |= values;
+            }
+            current = grouped
+                .into_iter()
+                .map(|(mut rest, values)| {
+                    if let Some(slot) = rest.get_mut(position) {
+                        *slot = values;
+                    }
+                    rest
+                })
+                .collect();
+        }
+        if current.len() == before {
+            current.sort_unstable();
+            return current;
+        }
+    }
+}
+
+/// Split a set of points into boxes: products of atom sets, one per dimension.
+fn boxes(points: BTreeSet<[usize; 5]>) -> Vec<[BTreeSet<usize>; 5]> {
+    let mut regions: Vec<[BTreeSet<usize>; 5]> = points
+        .into_iter()
+        .map(|p| p.map(|a| BTreeSet::from([a])))
+        .collect();
+    for dimension in 0..5 {
+        let mut grouped: BTreeMap<Vec<BTreeSet<usize>>, BTreeSet<usize>> = BTreeMap::new();
+        for region in regions {
+            let mut rest: Vec<BTreeSet<usize>> = region.to_vec();
+            let values = rest.remove(dimension);
+            grouped.entry(rest).or_default().extend(values);
+        }
+        regions = grouped
+            .into_iter()
+            .filter_map(|(mut rest, values)| {
+                rest.insert(dimension, values);
+                <[BTreeSet<usize>; 5]>::try_from(rest).ok()
+            })
+            .collect();
+    }
+    regions
+}
+
+/// The keys of `keys`, described by the broadest keys they hold, each with
+/// the keys below it that are missing: `user.behavior except
+/// user.behavior.email_engagement`. `["any"]` for every shared key, and
+/// `["any except ..."]` when naming what is missing is shorter.
+fn broadest(
+    keys: &BTreeSet<String>,
+    universe: &BTreeSet<String>,
+    taxonomy: &Taxonomy,
+) -> Vec<String> {
+    if keys.len() == universe.len() {
+        return vec!["any".into()];
+    }
+    let in_set = |id: KeyId| keys.contains(taxonomy.key(id));
+    let in_universe = |id: KeyId| universe.contains(taxonomy.key(id));
+    // The maximal keys below `top` (in the shared keys) that are not in the set.
+    let missing_below = |top: KeyId| -> Vec<String> {
+        let mut missing = Vec::new();
+        for d in taxonomy.descendants(top).ones() {
+            let id = d as KeyId;
+            if id == top || !in_universe(id) || in_set(id) {
+                continue;
+            }
+            let parent_missing = taxonomy.ancestors(id).ones().any(|a| {
+                a as KeyId != id
+                    && a as KeyId != top
+                    && taxonomy.descendants(top).contains(a)
+                    && in_universe(a as KeyId)
+                    && !in_set(a as KeyId)
+            });
+            if !parent_missing {
+                missing.push(taxonomy.key(id).to_string());
+            }
+        }
+        missing
+    };
+    let mut tops = Vec::new();
+    for key in keys {
+        let Some(id) = taxonomy.id(key) else { continue };
+        let under_another = taxonomy
+            .ancestors(id)
+            .ones()
+            .any(|a| a as KeyId != id && in_set(a as KeyId));
+        if !under_another {
+            let missing = missing_below(id);
+            tops.push(if missing.is_empty() {
+                key.clone()
+            } else {
+                format!("{key} except {}", missing.join(", "))
+            });
+        }
+    }
+    // The complement, by its own broadest keys.
+    let complement: BTreeSet<String> = universe.difference(keys).cloned().collect();
+    let mut missing_tops = Vec::new();
+    for key in &complement {
+        let Some(id) = taxonomy.id(key) else { continue };
+        let under_another = taxonomy
+            .ancestors(id)
+            .ones()
+            .any(|a| a as KeyId != id && complement.contains(taxonomy.key(a as KeyId)));
+        if !under_another {
+            missing_tops.push(key.clone());
+        }
+    }
+    if missing_tops.len() < tops.len()
+        && missing_tops.iter().all(|k| {
+            // Only when every missing key's subtree is wholly missing, so that
+            // "any except k" is exact.
+            taxonomy.id(k).is_some_and(|id| {
+                taxonomy.descendants(id).ones().all(|d| {
+                    !in_universe(d as KeyId) || complement.contains(taxonomy.key(d as KeyId))
+                })
+            })
+        })
+    {
+        return vec![format!("any except {}", missing_tops.join(", "))];
+    }
+    tops
+}
