@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 
 use privet::diagnostics::SourceFile;
+use privet::diff::diff;
 use privet::format::format_source;
+use privet::syntax::{ByDimension, Dimension};
 use privet::syntax::{ClearSpans, parse};
 use privet::{Decision, Policy, Request};
 use proptest::prelude::*;
@@ -607,6 +609,92 @@ proptest! {
         prop_assert_eq!(&again, &formatted);
         prop_assert_eq!(formatted.matches("//").count(), text.matches("//").count(), "every comment kept");
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: config().cases / 3, ..config() })]
+
+    /// Issue 6: `diff` is exhaustive — every request the two policies decide
+    /// differently lies inside a reported change — and reports nothing empty
+    /// or spurious: a policy diffed with itself has no change.
+    #[test]
+    fn diff_reports_every_request_decided_differently(
+        (rules, spec) in case(),
+        extra in rule(),
+        add in any::<bool>(),
+        which in any::<prop::sample::Index>(),
+    ) {
+        let old = load(&rules);
+        let mut changed = rules.clone();
+        if add || changed.len() < 2 {
+            changed.push(extra);
+        } else {
+            changed.remove(which.index(changed.len()));
+        }
+        let new = load(&changed);
+        prop_assert!(diff(old.compiled(), old.compiled()).is_empty());
+        let result = diff(old.compiled(), new.compiled());
+        for change in &result.changes {
+            prop_assert!(change.old != change.new);
+            prop_assert!(Dimension::ALL.iter().all(|d| !change.keys[*d].is_empty()));
+        }
+        let request = spec.request();
+        let before = decide(&old, &request).allowed;
+        let after = decide(&new, &request).allowed;
+        if before != after {
+            let keys = request_keys(&old, &request);
+            let inside = result.changes.iter().any(|c| {
+                Dimension::ALL.iter().all(|d| keys[*d].iter().any(|k| c.keys[*d].contains(k)))
+            });
+            prop_assert!(inside, "decided {before} then {after}, but no change covers {request:?}");
+        }
+    }
+}
+
+/// Every key a request asks about, per dimension.
+fn request_keys(policy: &Policy, request: &Request) -> ByDimension<BTreeSet<String>> {
+    let compiled = policy.compiled();
+    let below = |d: Dimension, key: &str| -> Vec<String> {
+        let taxonomy = compiled.taxonomy(d);
+        let id = taxonomy.id(key).unwrap_or_else(|| panic!("{key}"));
+        taxonomy
+            .descendants(id)
+            .ones()
+            .map(|k| taxonomy.key(k as u32).to_string())
+            .collect()
+    };
+    let recipient = request
+        .recipient
+        .clone()
+        .unwrap_or_else(|| "first_party".into());
+    let default_action = if recipient == "first_party" {
+        "use"
+    } else {
+        "share"
+    };
+    ByDimension([
+        request
+            .data
+            .iter()
+            .flat_map(|k| below(Dimension::Data, k))
+            .collect(),
+        match &request.purpose {
+            Some(p) => below(Dimension::Purpose, p).into_iter().collect(),
+            None => compiled
+                .taxonomy(Dimension::Purpose)
+                .keys()
+                .map(str::to_string)
+                .collect(),
+        },
+        below(Dimension::Recipient, &recipient)
+            .into_iter()
+            .collect(),
+        BTreeSet::from([request
+            .action
+            .clone()
+            .unwrap_or_else(|| default_action.into())]),
+        BTreeSet::from([request.subject.clone().unwrap_or_else(|| "customer".into())]),
+    ])
 }
 
 /// Turn "allowed with consent to a, b and dnt = false" back into context.
