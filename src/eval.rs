@@ -579,8 +579,10 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
     for proposal in proposals {
         let mut changes: Vec<Change> = Vec::new();
         for change in proposal {
-            if !changes.contains(&change) {
-                changes.push(change);
+            if let Some(change) = still_needed(request, change) {
+                if !changes.contains(&change) {
+                    changes.push(change);
+                }
             }
         }
         if changes.is_empty() {
@@ -644,6 +646,34 @@ fn positive_changes(cond: &Cond, purposes: &[KeyId], polarity: bool, out: &mut V
             }
         }
         _ => {}
+    }
+}
+
+/// The part of a change the request does not already have: no hint asks
+/// for a consent that was given, or a flag that is already set.
+fn still_needed(request: &ResolvedRequest, change: Change) -> Option<Change> {
+    let current = |fact: FactId| request.facts.get(fact as usize).and_then(Option::as_ref);
+    match change {
+        Change::SetBool(fact, value) => {
+            (current(fact) != Some(&FactValue::Bool(value))).then_some(Change::SetBool(fact, value))
+        }
+        Change::AddPurposes(fact, keys) => {
+            let missing: Vec<KeyId> = match current(fact) {
+                Some(FactValue::Purposes { covered, .. }) => keys
+                    .into_iter()
+                    .filter(|k| !covered.contains(*k as usize))
+                    .collect(),
+                _ => keys,
+            };
+            (!missing.is_empty()).then_some(Change::AddPurposes(fact, missing))
+        }
+        Change::AddMembers(fact, mask) => {
+            let held = match current(fact) {
+                Some(FactValue::Members(held)) => *held,
+                _ => 0,
+            };
+            (mask & !held != 0).then_some(Change::AddMembers(fact, mask & !held))
+        }
     }
 }
 

@@ -583,3 +583,16 @@ fn no_hint_lifts_an_unconditional_deny() {
     assert!(!d.allowed);
     assert!(d.hints.is_empty(), "{:?}", d.hints);
 }
+
+#[test]
+fn hints_never_ask_for_what_the_request_already_has() {
+    let p = policy(
+        "use std\nfact eligible: bool default false\n\
+         allow user.contact for marketing basis consent when eligible",
+    );
+    let request = adult(&["user.contact.email"])
+        .purpose("marketing.communications.email")
+        .fact("consent", ["marketing"]);
+    let d = decide(&p, request);
+    assert_eq!(d.hints, ["allowed with eligible = true"]);
+}
