@@ -439,6 +439,23 @@ impl BoxIndex for Dimension {
     }
 }
 
+/// Whether any allow rule covers `point` (at some class).
+fn any_allow_covers(policy: &CompiledPolicy, point: Point) -> bool {
+    policy
+        .rules_by_data
+        .get(point.data as usize)
+        .is_some_and(|candidates| {
+            candidates.allows.iter().any(|&index| {
+                policy.rules.get(index as usize).is_some_and(|rule| {
+                    rule.covers(Dimension::Purpose, point.purpose)
+                        && rule.covers(Dimension::Recipient, point.recipient)
+                        && rule.covers(Dimension::Action, point.action)
+                        && rule.covers(Dimension::Subject, point.subject)
+                })
+            })
+        })
+}
+
 /// Whether an allow covering `point` reaches `low` but not `high`.
 fn clearance_between(policy: &CompiledPolicy, point: Point, low: Class, high: Class) -> bool {
     policy
@@ -550,11 +567,17 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
     };
     let (old_defaults, new_defaults) = (defaults(old), defaults(new));
 
-    let mut groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>> = BTreeMap::new();
-    // Domains depend on the purpose atom only; cache them.
-    let mut domains: HashMap<(usize, usize), Vec<Value>> = HashMap::new();
     let [data, purposes, recipients, actions, subjects] = &dims.0;
-    for (di, d) in data.atoms.iter().enumerate() {
+    // The representative values of each fact depend only on the purpose.
+    let mut domains: HashMap<(usize, usize), Vec<Value>> = HashMap::new();
+    for (pi, p) in purposes.atoms.iter().enumerate() {
+        let purpose_name = p.keys.first().map_or("", String::as_str);
+        for (fact, f) in shared.iter().enumerate() {
+            domains.insert((fact, pi), domain(f, old, new, purpose_name));
+        }
+    }
+    let domains = &domains;
+    let visit = |di: usize, d: &Atom, groups: &mut BTreeMap<GroupKey, BTreeSet<[usize; 5]>>| {
         let own_class = old
             .taxonomy(Dimension::Data)
             .class(d.old)
@@ -581,6 +604,11 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                             action: a.new,
                             subject: s.new,
                         };
+                        // With no allow covering the point on either side,
+                        // both deny whatever the facts: nothing to compare.
+                        if !any_allow_covers(old, old_point) && !any_allow_covers(new, new_point) {
+                            continue;
+                        }
                         let mut read: BTreeSet<usize> = BTreeSet::new();
                         let old_read = facts_at(old, old_point);
                         let new_read = facts_at(new, new_point);
@@ -590,14 +618,6 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                             }
                         }
                         let read: Vec<usize> = read.into_iter().collect();
-                        let purpose_name = p.keys.first().map_or("", String::as_str);
-                        for &fact in &read {
-                            if let Some(f) = shared.get(fact) {
-                                domains
-                                    .entry((fact, pi))
-                                    .or_insert_with(|| domain(f, old, new, purpose_name));
-                            }
-                        }
                         let mut here: Vec<Difference> = Vec::new();
                         for &class in &classes {
                             // Combined with higher-class data, a point decides
@@ -615,7 +635,7 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                                 new,
                                 shared: &shared,
                                 read: &read,
-                                domains: &domains,
+                                domains,
                                 purpose_atom: pi,
                                 old_point,
                                 new_point,
@@ -637,11 +657,39 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                             });
                         }
                         if !here.is_empty() {
-                            group_point(here, &domains, &mut groups);
+                            group_point(here, domains, groups);
                         }
                     }
                 }
             }
+        }
+    };
+    // Data atoms are independent: split them over the cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let indexed: Vec<(usize, &Atom)> = data.atoms.iter().enumerate().collect();
+    let chunk = indexed.len().div_ceil(threads).max(1);
+    let parts: Vec<BTreeMap<GroupKey, BTreeSet<[usize; 5]>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = indexed
+            .chunks(chunk)
+            .map(|atoms| {
+                let visit = &visit;
+                scope.spawn(move || {
+                    let mut groups = BTreeMap::new();
+                    for &(di, d) in atoms {
+                        visit(di, d, &mut groups);
+                    }
+                    groups
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>> = BTreeMap::new();
+    for part in parts {
+        for (key, points) in part {
+            groups.entry(key).or_default().extend(points);
         }
     }
     let changes = finish(old, new, &dims, groups);
