@@ -220,13 +220,9 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<T
     let data = policy.taxonomy(Dimension::Data);
     let purposes = policy.taxonomy(Dimension::Purpose);
     let recipients = policy.taxonomy(Dimension::Recipient);
-    let all_purposes;
     let purpose_set = match request.purpose {
         Some(p) => purposes.descendants(p),
-        None => {
-            all_purposes = purposes.everything();
-            &all_purposes
-        }
+        None => purposes.everything(),
     };
     let mut allowed = true;
     for &item in &request.data {
@@ -270,12 +266,14 @@ fn truth(
     purpose: KeyId,
     trace: &mut Option<Trace>,
 ) -> Truth {
+    let Some(trace) = trace else {
+        // The lean path: no note of missing facts, no allocation.
+        return cond.eval(facts, purpose, &mut |_| {});
+    };
     let mut missing: Vec<FactId> = Vec::new();
     let result = cond.eval(facts, purpose, &mut |f| missing.push(f));
     if result == Truth::Unknown {
-        if let Some(trace) = trace {
-            trace.missing.extend(missing);
-        }
+        trace.missing.extend(missing);
     }
     result
 }

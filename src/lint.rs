@@ -645,7 +645,7 @@ impl<'a> Linter<'a> {
             .enumerate()
             .map(|(i, r)| (&*r.location, i))
             .collect();
-        let full = ByDimension::from_fn(|d| policy.taxonomy(d).everything());
+        let full = ByDimension::from_fn(|d| policy.taxonomy(d).everything().clone());
         let mut rules = Vec::new();
         for (source, file) in files.iter().map(|f| (&f.0, &f.1)) {
             for item in &file.items {

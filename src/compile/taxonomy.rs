@@ -30,6 +30,8 @@ pub struct Taxonomy {
     subtree_classes: Vec<Class>,
     /// What an id outside the taxonomy covers: nothing.
     empty: FixedBitSet,
+    /// Every key.
+    all: FixedBitSet,
 }
 
 /// A cycle among `under` declarations; holds one key on it.
@@ -126,6 +128,11 @@ impl Taxonomy {
             classes,
             subtree_classes,
             empty: FixedBitSet::new(),
+            all: {
+                let mut all = FixedBitSet::with_capacity(count);
+                all.insert_range(..);
+                all
+            },
         })
     }
 
@@ -180,10 +187,8 @@ impl Taxonomy {
     }
 
     /// Every key, as a set: what a missing scope or an absent purpose means.
-    pub fn everything(&self) -> FixedBitSet {
-        let mut all = FixedBitSet::with_capacity(self.len());
-        all.insert_range(..);
-        all
+    pub fn everything(&self) -> &FixedBitSet {
+        &self.all
     }
 
     /// The union of the subtrees of `ids`.
