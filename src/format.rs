@@ -44,31 +44,12 @@ fn comments(text: &str) -> Vec<Comment> {
     let mut found = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
-        let mut in_string = false;
-        let mut escaped = false;
-        let mut previous = ' ';
-        for (i, c) in line.char_indices() {
-            if in_string {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => in_string = false,
-                    _ => {}
-                }
-            } else if c == '"' {
-                in_string = true;
-            } else if c == '/' && previous == '/' {
-                let start = i - 1;
-                let body = line.get(start..).unwrap_or_default().trim_end();
-                let trailing = !line.get(..start).unwrap_or_default().trim().is_empty();
-                found.push(Comment {
-                    offset: line_start + start,
-                    text: body.to_string(),
-                    trailing,
-                });
-                break;
-            }
-            previous = if previous == '/' && c == '/' { ' ' } else { c };
+        if let Some(start) = syntax::comment_start(line) {
+            found.push(Comment {
+                offset: line_start + start,
+                text: line.get(start..).unwrap_or_default().trim_end().to_string(),
+                trailing: !line.get(..start).unwrap_or_default().trim().is_empty(),
+            });
         }
         line_start += line.len();
     }

@@ -570,10 +570,19 @@ fn explain(request: &Request, decision: &Decision) -> String {
     } else {
         "\n  why not:"
     });
+    out.push_str(&decision_details(decision, "    ", "  "));
+    out.push('\n');
+    out
+}
+
+/// The reasons, missing facts and hints of a decision, in words: reasons
+/// indented by `reasons`, the rest by `notes`. Each line starts with a newline.
+pub(crate) fn decision_details(decision: &Decision, reasons: &str, notes: &str) -> String {
+    let mut out = String::new();
     for reason in &decision.reasons {
         if reason.rule == "default" {
             // No rule decided: the detail says what nothing allows.
-            out.push_str(&format!("\n    {}", reason.detail));
+            out.push_str(&format!("\n{reasons}{}", reason.detail));
             continue;
         }
         let cite = reason
@@ -582,19 +591,18 @@ fn explain(request: &Request, decision: &Decision) -> String {
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "\n    {:<5} {}{cite}\n          {}",
+            "\n{reasons}{:<5} {}{cite}\n{reasons}      {}",
             reason.effect, reason.rule, reason.detail
         ));
     }
     if !decision.missing_facts.is_empty() {
         out.push_str(&format!(
-            "\n  missing facts: {} (unknown facts fail closed: give them in \"context\")",
+            "\n{notes}missing facts: {} (unknown facts fail closed: give them in \"context\")",
             decision.missing_facts.join(", ")
         ));
     }
     for hint in &decision.hints {
-        out.push_str(&format!("\n  hint: {hint}"));
+        out.push_str(&format!("\n{notes}hint: {hint}"));
     }
-    out.push('\n');
     out
 }

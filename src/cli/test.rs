@@ -6,7 +6,7 @@ use privet::conformance::{self, CaseOutcome, SuiteError, SuiteOutcome};
 use privet::diagnostics::Problem;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::{BAD_INPUT, FAILED, OK, TestFormat, files_under, report};
+use crate::{BAD_INPUT, FAILED, OK, TestFormat, decision_details, files_under, report};
 
 pub fn run(paths: &[PathBuf], format: TestFormat, colour: bool) -> u8 {
     let mut files = Vec::new();
@@ -107,27 +107,9 @@ fn failure_text(case: &CaseOutcome) -> String {
         out.push_str(&format!("    {failure}\n"));
     }
     if let Some(decision) = &case.decision {
-        out.push_str(&format!("    decision: {}\n", decision.decision));
-        for reason in &decision.reasons {
-            let cite = reason
-                .cite
-                .as_deref()
-                .map(|c| format!(" [{c}]"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "      {} {}{cite}: {}\n",
-                reason.effect, reason.rule, reason.detail
-            ));
-        }
-        if !decision.missing_facts.is_empty() {
-            out.push_str(&format!(
-                "      missing facts: {}\n",
-                decision.missing_facts.join(", ")
-            ));
-        }
-        for hint in &decision.hints {
-            out.push_str(&format!("      hint: {hint}\n"));
-        }
+        out.push_str(&format!("    decision: {}", decision.decision));
+        out.push_str(&decision_details(decision, "      ", "      "));
+        out.push('\n');
     }
     if let Some(error) = &case.error {
         out.push_str(&format!("    error: {error}\n"));

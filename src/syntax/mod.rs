@@ -802,7 +802,7 @@ fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
 }
 
 /// Where a `//` comment starts in a line, outside strings.
-fn comment_start(line: &str) -> Option<usize> {
+pub(crate) fn comment_start(line: &str) -> Option<usize> {
     let mut in_string = false;
     let mut escaped = false;
     let mut slash = false;
