@@ -43,7 +43,8 @@ struct Comment {
 fn comments(text: &str) -> Vec<Comment> {
     let mut found = Vec::new();
     let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
+    // Lines end where pest's NEWLINE ends them: at `\n`, `\r\n` or a lone `\r`.
+    for line in text.split_inclusive(['\n', '\r']) {
         if let Some(start) = syntax::comment_start(line) {
             found.push(Comment {
                 offset: line_start + start,
@@ -477,6 +478,18 @@ mod tests {
     fn strings_with_quotes_and_slashes_survive() {
         let text = "allow user\n    cite \"§1 \\\"quoted\\\" // not a comment\"\n";
         assert_eq!(fmt(text), text);
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_comment_as_it_does_for_the_parser() {
+        // Found by cargo fuzz (fmt_roundtrip): the formatter read `b` as part
+        // of the comment, while the parser reads it as the next key.
+        let text = "allow a, // x\rb cite \"c\"";
+        let formatted = fmt(text);
+        assert!(formatted.contains("allow a, b"), "{formatted:?}");
+        assert_eq!(fmt(&formatted), formatted);
+        let (_, problems) = syntax::parse(&SourceFile::new("t.privet", formatted.as_str()));
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

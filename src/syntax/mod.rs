@@ -198,13 +198,14 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
                 while let Some(&c) = bytes.get(i) {
                     match c {
                         b'\\' => i += 2,
-                        b'"' | b'\n' => break,
+                        b'"' | b'\n' | b'\r' => break,
                         _ => i += 1,
                     }
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                // pest ends a comment at any newline, `\r` included.
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
                     i += 1;
                 }
             }
@@ -791,7 +792,7 @@ fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
         end = start + trimmed;
         let line_start = text
             .get(..end)
-            .and_then(|t| t.rfind('\n'))
+            .and_then(|t| t.rfind(['\n', '\r']))
             .map_or(0, |i| i + 1)
             .max(start);
         match comment_start(text.get(line_start..end).unwrap_or_default()) {
