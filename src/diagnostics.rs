@@ -3,7 +3,7 @@
 //! them with miette or as JSON; the library returns them in [`Problems`].
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
 use serde::Serialize;
@@ -17,6 +17,10 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// The same text as miette wants it, so rendered problems name the file.
     named: NamedSource<Arc<str>>,
+    /// Byte offsets where lines start, built on first use and shared by
+    /// clones: the compiler locates every rule, and counting newlines from
+    /// the start of the file each time would be quadratic in its rules.
+    line_starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceFile {
@@ -27,22 +31,30 @@ impl SourceFile {
             named: NamedSource::new(&*name, text.clone()),
             name,
             text,
+            line_starts: Arc::default(),
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        let text: &str = &self.text;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        // The last line starting at or before the offset; 0 always does.
+        let line = starts.partition_point(|&start| start <= offset).max(1);
+        let line_start = starts.get(line - 1).copied().unwrap_or(0);
+        let column = text
+            .get(line_start..offset)
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        (line, column)
     }
-}
-
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = text.get(..offset).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
-    (line, column)
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -269,4 +281,42 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Line and column by counting from the start: slow, plainly right.
+    fn counted(text: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    proptest! {
+        #[test]
+        fn line_table_agrees_with_counting(
+            text in "(a|é|\n|\r\n| ){0,40}",
+            offsets in proptest::collection::vec(0usize..60, 1..8),
+        ) {
+            let source = SourceFile::new("t.privet", text.as_str());
+            for offset in offsets {
+                prop_assert_eq!(source.line_col(offset), counted(&text, offset));
+            }
+        }
+    }
+
+    #[test]
+    fn lines_and_columns_count_from_one_in_characters() {
+        let source = SourceFile::new("t.privet", "ab\né x\n");
+        assert_eq!(source.line_col(0), (1, 1));
+        assert_eq!(source.line_col(3), (2, 1));
+        // `x` is at byte 6, the third character of line 2.
+        assert_eq!(source.line_col(6), (2, 3));
+        assert_eq!(source.line_col(99), (3, 1));
+    }
 }

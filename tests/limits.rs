@@ -156,3 +156,22 @@ fn numbers_beyond_64_bits_are_errors() {
         Request::from_json(r#"{"data": "user", "context": {"subject_age": 1e300}}"#).expect("json");
     assert!(policy.decide(&request).is_err());
 }
+
+#[test]
+fn a_flat_file_of_ten_thousand_rules_loads() {
+    // Size is not nesting: a long file of valid rules must not hit the
+    // parser's guard against runaway parses.
+    let mut text = String::from("use std\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "allow user.contact.email for essential.service to first_party \
+             basis contract when subject_age > {} cite \"r{i}\"\n",
+            i % 90
+        ));
+    }
+    let policy = Policy::from_source("big.privet", &text).expect("10,000 rules load");
+    let request = Request::new(["user.contact.email"])
+        .purpose("essential.service")
+        .fact("subject_age", 40);
+    assert!(policy.allowed(&request).allowed);
+}

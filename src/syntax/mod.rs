@@ -21,9 +21,13 @@ mod grammar {
 
 use grammar::{PrivetParser, Rule as G};
 
-/// The deepest nesting pest may reach, so that a hostile file of a million
-/// `(` ends in an error instead of a stack overflow.
-const CALL_LIMIT: usize = 5_000_000;
+/// pest's call limit counts every rule call of a whole parse, not the depth
+/// of nesting (that is bounded before parsing, by `check_nesting`). It is a
+/// guard against a parse that never ends, so it grows with the text: a
+/// valid policy takes about 3 calls a byte, and a flat file of 10,000 rules
+/// must load as well as ten files of 1,000.
+const CALLS_PER_BYTE: usize = 64;
+const MIN_CALL_LIMIT: usize = 1_000_000;
 /// Conditions nested deeper than this are rejected while building the AST,
 /// which recurses once per level.
 pub const MAX_NESTING: usize = 64;
@@ -33,9 +37,13 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
-    pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
     let mut problems = Vec::new();
     let text: &str = &source.text;
+    pest::set_call_limit(std::num::NonZeroUsize::new(
+        text.len()
+            .saturating_mul(CALLS_PER_BYTE)
+            .max(MIN_CALL_LIMIT),
+    ));
     if text.len() > MAX_FILE_BYTES {
         let problem = Problem::error(
             "privet::too_large",
