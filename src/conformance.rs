@@ -151,10 +151,26 @@ pub fn run_case(policy: &Policy, case: &Case) -> CaseOutcome {
             let source = SourceFile::new("request", text.as_str());
             policy.resolve_in(&request, &source)
         })
-        .map(|resolved| policy.decide_resolved(&resolved));
+        .map(|resolved| {
+            (
+                policy.decide_resolved(&resolved),
+                policy.is_allowed(&resolved),
+            )
+        });
     let mut failures = Vec::new();
     let (decision, error) = match result {
-        Ok(decision) => (Some(decision), None),
+        Ok((decision, lean)) => {
+            // The two paths read different structures (the rules, the
+            // decision index); a suite checks that they agree.
+            if lean != decision.allowed {
+                failures.push(format!(
+                    "the lean path (`is_allowed`) says {}, the explained path {}",
+                    if lean { "allow" } else { "deny" },
+                    decision.decision
+                ));
+            }
+            (Some(decision), None)
+        }
         Err(error) => (None, Some(error.to_string())),
     };
     match (case.expect, &decision, &error) {

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::compile::{
-    CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId, Truth,
+    CompiledPolicy, CompiledRule, Cond, CondId, DecisionIndex, FactId, FactKind, FactValue, KeyId,
+    Truth,
 };
 use crate::request::ResolvedRequest;
 use crate::syntax::{Class, Dimension};
@@ -201,9 +202,138 @@ struct Trace {
 
 const MAX_UNCOVERED_SHOWN: usize = 3;
 
-/// Evaluate without explanation: the lean path.
+/// Evaluate without explanation: the lean path. It reads the policy's
+/// [`DecisionIndex`] instead of its rules, decides the recipients of a
+/// (data, purpose) cell together, evaluates each condition at most once per
+/// purpose (once per request if it does not read the purpose), and stops at
+/// the first point that is not allowed. It allocates nothing.
 pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
-    walk(policy, request, &mut None)
+    let index = &policy.index;
+    let data = policy.taxonomy(Dimension::Data);
+    let purposes = policy.taxonomy(Dimension::Purpose);
+    let recipients = policy.taxonomy(Dimension::Recipient).descendants(request.recipient);
+    let purpose_set = match request.purpose {
+        Some(p) => purposes.descendants(p),
+        None => purposes.everything(),
+    };
+    let mut truths = Truths::new(index, &request.facts);
+    // Purpose by purpose, so that what a condition says of the purpose is
+    // worked out once for all the data.
+    for p in purpose_set.ones() {
+        let p = p as KeyId;
+        truths.at_purpose(p);
+        for &item in &request.data {
+            for d in data.descendants(item).ones() {
+                let d = d as KeyId;
+                let class = request.class.max(data.class(d));
+                for check in index.denies(d, p) {
+                    if check.actions.contains(request.action)
+                        && check.subjects.contains(request.subject)
+                        && recipients.ones().any(|r| check.recipients.contains(r as KeyId))
+                        && truths.get(check.condition) != Truth::False
+                    {
+                        return false;
+                    }
+                }
+                let groups = index.allows(d, p);
+                for r in recipients.ones() {
+                    // The truth first: remembered, it costs less than a
+                    // look at the group's reaches.
+                    let allowed = groups.iter().any(|group| {
+                        truths.get(group.condition) == Truth::True
+                            && index.reaches(group).iter().any(|reach| {
+                                reach.clearance >= class
+                                    && reach.recipients.contains(r as KeyId)
+                                    && reach.actions.contains(request.action)
+                                    && reach.subjects.contains(request.subject)
+                            })
+                    });
+                    if !allowed {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// The truth of the index's conditions for one request, at one purpose at
+/// a time. The first 256 conditions are remembered in bitsets on the stack;
+/// those that read the purpose are forgotten when the purpose changes.
+struct Truths<'a> {
+    index: &'a DecisionIndex,
+    facts: &'a [Option<FactValue>],
+    purpose: KeyId,
+    known: [u64; 4],
+    not_false: [u64; 4],
+    true_: [u64; 4],
+}
+
+impl<'a> Truths<'a> {
+    fn new(index: &'a DecisionIndex, facts: &'a [Option<FactValue>]) -> Self {
+        Truths {
+            index,
+            facts,
+            purpose: 0,
+            known: [0; 4],
+            not_false: [0; 4],
+            true_: [0; 4],
+        }
+    }
+
+    fn at_purpose(&mut self, purpose: KeyId) {
+        self.purpose = purpose;
+        for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
+            *known &= !readers;
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, condition: Option<CondId>) -> Truth {
+        let Some(id) = condition else {
+            return Truth::True;
+        };
+        let slot = (id / 64) as usize;
+        let bit = 1u64 << (id % 64);
+        if let (Some(known), Some(not_false), Some(true_)) = (
+            self.known.get(slot),
+            self.not_false.get(slot),
+            self.true_.get(slot),
+        ) {
+            if known & bit != 0 {
+                return match (not_false & bit != 0, true_ & bit != 0) {
+                    (false, _) => Truth::False,
+                    (true, false) => Truth::Unknown,
+                    (true, true) => Truth::True,
+                };
+            }
+        }
+        let Some(indexed) = self.index.conditions.get(id as usize) else {
+            // Not in the index: unknown, which allows nothing and lets
+            // every deny fire.
+            return Truth::Unknown;
+        };
+        let truth = indexed.cond.eval(self.facts, self.purpose, &mut |_| {});
+        if let (Some(known), Some(not_false), Some(true_)) = (
+            self.known.get_mut(slot),
+            self.not_false.get_mut(slot),
+            self.true_.get_mut(slot),
+        ) {
+            *known |= bit;
+            if truth != Truth::False {
+                *not_false |= bit;
+            } else {
+                *not_false &= !bit;
+            }
+            if truth == Truth::True {
+                *true_ |= bit;
+            } else {
+                *true_ &= !bit;
+            }
+        }
+        truth
+    }
 }
 
 /// Evaluate and explain.

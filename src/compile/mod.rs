@@ -2,6 +2,7 @@
 //! resolved, taxonomies built as DAGs and closed, conditions type-checked and
 //! compiled, rules reduced to bitsets over key ids.
 
+mod index;
 mod taxonomy;
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
 
+pub use index::{AllowGroup, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach};
 pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
@@ -93,7 +95,7 @@ impl Truth {
 }
 
 /// A condition compiled for evaluation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Cond {
     Test(FactId),
     BoolIs(FactId, bool),
@@ -301,6 +303,8 @@ pub struct CompiledPolicy {
     /// For each data category, the deny rules and the allow rules that
     /// cover it, in rule order: a decision looks at no other rule.
     pub rules_by_data: Vec<RulesFor>,
+    /// The rules filed by data category and purpose, for the lean path.
+    pub index: DecisionIndex,
 }
 
 /// The rules that can apply to one data category.
@@ -500,6 +504,7 @@ impl Compiler {
             }
         }
         let rules_by_data = index_by_data(&rules, taxonomies[Dimension::Data].len());
+        let index = DecisionIndex::build(&rules, &bases, &taxonomies);
         Some(CompiledPolicy {
             name,
             title,
@@ -510,6 +515,7 @@ impl Compiler {
             obligations,
             rules,
             rules_by_data,
+            index,
         })
     }
 

@@ -1,0 +1,346 @@
+//! The index the lean decision path reads: for each pair of a data category
+//! and a purpose, what is left to check of the rules that cover both.
+//!
+//! A rule's data and purpose scopes are used up by the cell it is filed in;
+//! what remains is its condition (the basis's requirement and its own, as
+//! one interned condition) and its recipient, action and subject scopes,
+//! as 64-bit masks where the taxonomy fits. Identical remainders are filed
+//! once, and allows with the same condition are grouped, so a cell's size
+//! follows the variety of a policy's conditions and scopes, not the number
+//! of its rules: ten rules that say the same thing cost one check.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use fixedbitset::FixedBitSet;
+
+use super::{BasisDef, CompiledRule, Cond, KeyId, Taxonomy};
+use crate::syntax::{ByDimension, Class, Dimension, Effect};
+
+/// A condition's index in [`DecisionIndex::conditions`].
+pub type CondId = u32;
+
+/// The keys of one dimension that a rule covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyMask {
+    /// The rule does not restrict the dimension.
+    Any,
+    /// A taxonomy of at most 64 keys: one bit a key (the standard
+    /// recipients, actions and subjects all fit).
+    Small(u64),
+    /// A larger taxonomy.
+    Large(FixedBitSet),
+}
+
+impl KeyMask {
+    fn of(scope: Option<&FixedBitSet>, keys: usize) -> KeyMask {
+        match scope {
+            None => KeyMask::Any,
+            Some(scope) if keys <= 64 => {
+                KeyMask::Small(scope.ones().fold(0, |mask, key| mask | (1 << key)))
+            }
+            Some(scope) => KeyMask::Large(scope.clone()),
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, key: KeyId) -> bool {
+        match self {
+            KeyMask::Any => true,
+            KeyMask::Small(mask) => key < 64 && mask & (1 << key) != 0,
+            KeyMask::Large(set) => set.contains(key as usize),
+        }
+    }
+
+    fn union(&self, other: &KeyMask) -> KeyMask {
+        match (self, other) {
+            (KeyMask::Any, _) | (_, KeyMask::Any) => KeyMask::Any,
+            (KeyMask::Small(a), KeyMask::Small(b)) => KeyMask::Small(a | b),
+            (KeyMask::Large(a), KeyMask::Large(b)) => {
+                let mut both = a.clone();
+                both.union_with(b);
+                KeyMask::Large(both)
+            }
+            // One taxonomy is either small or large; keep the larger set
+            // rather than lose keys.
+            (KeyMask::Large(a), KeyMask::Small(_)) | (KeyMask::Small(_), KeyMask::Large(a)) => {
+                KeyMask::Large(a.clone())
+            }
+        }
+    }
+}
+
+/// A deny filed in a cell: it fires at a point of the cell whose recipient,
+/// action and subject it covers, unless its condition is false.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DenyCheck {
+    pub condition: Option<CondId>,
+    pub recipients: KeyMask,
+    pub actions: KeyMask,
+    pub subjects: KeyMask,
+}
+
+/// Where the allows of one group reach within a cell.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reach {
+    pub recipients: KeyMask,
+    pub actions: KeyMask,
+    pub subjects: KeyMask,
+    /// The data of the cell is allowed only when evaluated at or below this
+    /// class (combined personal data is personal data).
+    pub clearance: Class,
+}
+
+/// The allows of a cell that share one condition.
+#[derive(Debug, Clone)]
+pub struct AllowGroup {
+    /// `None`: the allows need nothing from the request's facts.
+    pub condition: Option<CondId>,
+    reaches: Range<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    denies: Range<u32>,
+    allows: Range<u32>,
+}
+
+/// A condition the index refers to, with whether it reads the point's
+/// purpose (`consent(purpose)`): one that does not has the same truth at
+/// every point of a request.
+#[derive(Debug, Clone)]
+pub struct IndexedCond {
+    pub cond: Cond,
+    pub reads_purpose: bool,
+}
+
+/// Rules filed by (data category, purpose); see the module comment.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionIndex {
+    purposes: usize,
+    cells: Vec<Cell>,
+    denies: Vec<DenyCheck>,
+    groups: Vec<AllowGroup>,
+    reaches: Vec<Reach>,
+    pub conditions: Vec<IndexedCond>,
+    /// One bit for each of the first 256 conditions that reads the purpose.
+    pub purpose_readers: [u64; 4],
+}
+
+impl DecisionIndex {
+    /// The denies filed under `data` and `purpose`.
+    #[inline]
+    pub fn denies(&self, data: KeyId, purpose: KeyId) -> &[DenyCheck] {
+        self.cell(data, purpose)
+            .and_then(|cell| self.denies.get(range(&cell.denies)))
+            .unwrap_or_default()
+    }
+
+    /// The allow groups filed under `data` and `purpose`, the groups that
+    /// need no fact first.
+    #[inline]
+    pub fn allows(&self, data: KeyId, purpose: KeyId) -> &[AllowGroup] {
+        self.cell(data, purpose)
+            .and_then(|cell| self.groups.get(range(&cell.allows)))
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    pub fn reaches(&self, group: &AllowGroup) -> &[Reach] {
+        self.reaches.get(range(&group.reaches)).unwrap_or_default()
+    }
+
+    #[inline]
+    fn cell(&self, data: KeyId, purpose: KeyId) -> Option<&Cell> {
+        if purpose as usize >= self.purposes {
+            return None;
+        }
+        self.cells
+            .get((data as usize).checked_mul(self.purposes)? + purpose as usize)
+    }
+
+    /// File every rule in the cells it covers.
+    pub fn build(
+        rules: &[CompiledRule],
+        bases: &[BasisDef],
+        taxonomies: &ByDimension<Taxonomy>,
+    ) -> DecisionIndex {
+        let data_keys = taxonomies[Dimension::Data].len();
+        let purposes = taxonomies[Dimension::Purpose].len();
+        let mask = |rule: &CompiledRule, dimension: Dimension| {
+            KeyMask::of(rule.scopes[dimension].as_ref(), taxonomies[dimension].len())
+        };
+
+        // Each rule reduced to what a cell keeps of it.
+        let mut interned: HashMap<Cond, CondId> = HashMap::new();
+        let mut conditions = Vec::new();
+        let mut intern = |cond: Option<Cond>| -> Option<CondId> {
+            let cond = cond?;
+            let next = conditions.len() as CondId;
+            Some(*interned.entry(cond.clone()).or_insert_with(|| {
+                conditions.push(IndexedCond {
+                    reads_purpose: reads_purpose(&cond),
+                    cond,
+                });
+                next
+            }))
+        };
+        enum Filed {
+            Deny(DenyCheck),
+            Allow(Option<CondId>, Reach),
+        }
+        let filed: Vec<Filed> = rules
+            .iter()
+            .map(|rule| match rule.effect {
+                Effect::Deny => Filed::Deny(DenyCheck {
+                    condition: intern(rule.condition.clone()),
+                    recipients: mask(rule, Dimension::Recipient),
+                    actions: mask(rule, Dimension::Action),
+                    subjects: mask(rule, Dimension::Subject),
+                }),
+                Effect::Allow => {
+                    let requires = rule
+                        .basis
+                        .and_then(|b| bases.get(b))
+                        .and_then(|b| b.requires.clone());
+                    // The allow needs both true: Kleene's `and` is true
+                    // exactly then.
+                    let condition = match (requires, rule.condition.clone()) {
+                        (None, None) => None,
+                        (Some(one), None) | (None, Some(one)) => Some(one),
+                        (Some(basis), Some(own)) => Some(Cond::And(vec![basis, own])),
+                    };
+                    Filed::Allow(
+                        intern(condition),
+                        Reach {
+                            recipients: mask(rule, Dimension::Recipient),
+                            actions: mask(rule, Dimension::Action),
+                            subjects: mask(rule, Dimension::Subject),
+                            clearance: rule.clearance,
+                        },
+                    )
+                }
+            })
+            .collect();
+
+        // Which rules cover each data category and each purpose.
+        let covering = |dimension: Dimension, keys: usize| -> Vec<Vec<u32>> {
+            let mut by_key = vec![Vec::new(); keys];
+            for (id, rule) in rules.iter().enumerate() {
+                match &rule.scopes[dimension] {
+                    None => by_key.iter_mut().for_each(|list| list.push(id as u32)),
+                    Some(scope) => {
+                        for key in scope.ones() {
+                            if let Some(list) = by_key.get_mut(key) {
+                                list.push(id as u32);
+                            }
+                        }
+                    }
+                }
+            }
+            by_key
+        };
+        let by_data = covering(Dimension::Data, data_keys);
+        let mut by_purpose = FixedBitSet::with_capacity(rules.len());
+
+        let mut index = DecisionIndex {
+            purposes,
+            cells: vec![Cell::default(); data_keys * purposes],
+            ..DecisionIndex::default()
+        };
+        let mut seen_denies: HashSet<&DenyCheck> = HashSet::new();
+        let mut groups: Vec<(Option<CondId>, Vec<Reach>)> = Vec::new();
+        let mut group_of: HashMap<Option<CondId>, usize> = HashMap::new();
+        for (purpose, on_purpose) in covering(Dimension::Purpose, purposes).iter().enumerate() {
+            by_purpose.clear();
+            on_purpose
+                .iter()
+                .for_each(|&id| by_purpose.insert(id as usize));
+            for (data, on_data) in by_data.iter().enumerate() {
+                seen_denies.clear();
+                groups.clear();
+                group_of.clear();
+                let denies_start = index.denies.len() as u32;
+                for &id in on_data {
+                    if !by_purpose.contains(id as usize) {
+                        continue;
+                    }
+                    match filed.get(id as usize) {
+                        Some(Filed::Deny(check)) if seen_denies.insert(check) => {
+                            index.denies.push(check.clone());
+                        }
+                        Some(Filed::Deny(_)) => {}
+                        Some(Filed::Allow(condition, reach)) => match group_of.get(condition) {
+                            Some(&at) => {
+                                if let Some((_, reaches)) = groups.get_mut(at) {
+                                    add_reach(reaches, reach);
+                                }
+                            }
+                            None => {
+                                group_of.insert(*condition, groups.len());
+                                groups.push((*condition, vec![reach.clone()]));
+                            }
+                        },
+                        None => {}
+                    }
+                }
+                // Allows that need no fact first: the lean path stops at
+                // the first allow that applies.
+                groups.sort_by_key(|(condition, _)| condition.map_or(0, |c| u64::from(c) + 1));
+                let groups_start = index.groups.len() as u32;
+                for (condition, reaches) in groups.drain(..) {
+                    let start = index.reaches.len() as u32;
+                    index.reaches.extend(reaches);
+                    index.groups.push(AllowGroup {
+                        condition,
+                        reaches: start..index.reaches.len() as u32,
+                    });
+                }
+                if let Some(cell) = index.cells.get_mut(data * purposes + purpose) {
+                    *cell = Cell {
+                        denies: denies_start..index.denies.len() as u32,
+                        allows: groups_start..index.groups.len() as u32,
+                    };
+                }
+            }
+        }
+        for (id, condition) in conditions.iter().enumerate() {
+            if let Some(word) = index.purpose_readers.get_mut(id / 64) {
+                if condition.reads_purpose {
+                    *word |= 1 << (id % 64);
+                }
+            }
+        }
+        index.conditions = conditions;
+        index
+    }
+}
+
+/// Add a reach to a group's, merging it with one that differs only in its
+/// recipients (the union of two such products is again one).
+fn add_reach(reaches: &mut Vec<Reach>, reach: &Reach) {
+    if reaches.contains(reach) {
+        return;
+    }
+    match reaches.iter_mut().find(|r| {
+        r.actions == reach.actions && r.subjects == reach.subjects && r.clearance == reach.clearance
+    }) {
+        Some(same) => same.recipients = same.recipients.union(&reach.recipients),
+        None => reaches.push(reach.clone()),
+    }
+}
+
+fn range(range: &Range<u32>) -> Range<usize> {
+    range.start as usize..range.end as usize
+}
+
+fn reads_purpose(cond: &Cond) -> bool {
+    match cond {
+        Cond::PurposeMember {
+            request_purpose, ..
+        } => *request_purpose,
+        Cond::Not(inner) => reads_purpose(inner),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().any(reads_purpose),
+        Cond::Test(_) | Cond::BoolIs(..) | Cond::Compare(..) | Cond::EnumMember { .. } => false,
+    }
+}
