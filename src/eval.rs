@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::compile::{
     CompiledPolicy, CompiledRule, Cond, CondId, DecisionIndex, FactId, FactKind, FactValue, KeyId,
-    Truth,
+    KeyMask, Truth,
 };
 use crate::request::ResolvedRequest;
 use crate::syntax::{Class, Dimension};
@@ -211,11 +211,14 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     let index = &policy.index;
     let data = policy.taxonomy(Dimension::Data);
     let purposes = policy.taxonomy(Dimension::Purpose);
-    let recipients = policy.taxonomy(Dimension::Recipient).descendants(request.recipient);
+    let recipients = policy
+        .taxonomy(Dimension::Recipient)
+        .descendants(request.recipient);
     let purpose_set = match request.purpose {
         Some(p) => purposes.descendants(p),
         None => purposes.everything(),
     };
+    let recipient_word = KeyMask::word(recipients);
     let mut truths = Truths::new(index, &request.facts);
     // Purpose by purpose, so that what a condition says of the purpose is
     // worked out once for all the data.
@@ -229,7 +232,7 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                 for check in index.denies(d, p) {
                     if check.actions.contains(request.action)
                         && check.subjects.contains(request.subject)
-                        && recipients.ones().any(|r| check.recipients.contains(r as KeyId))
+                        && check.recipients.meets(recipient_word, recipients)
                         && truths.get(check.condition) != Truth::False
                     {
                         return false;

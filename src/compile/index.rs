@@ -52,6 +52,24 @@ impl KeyMask {
         }
     }
 
+    /// Whether the mask holds any key of `set`; `small` is the same set as
+    /// one word, where the taxonomy fits in one.
+    #[inline]
+    pub fn meets(&self, small: Option<u64>, set: &FixedBitSet) -> bool {
+        match (self, small) {
+            (KeyMask::Any, _) => true,
+            (KeyMask::Small(mask), Some(word)) => mask & word != 0,
+            (KeyMask::Small(_), None) => set.ones().any(|key| self.contains(key as KeyId)),
+            (KeyMask::Large(mine), _) => !mine.is_disjoint(set),
+        }
+    }
+
+    /// `set` as one word, where every key in it is below 64.
+    pub fn word(set: &FixedBitSet) -> Option<u64> {
+        set.ones()
+            .try_fold(0u64, |word, key| (key < 64).then(|| word | (1 << key)))
+    }
+
     fn union(&self, other: &KeyMask) -> KeyMask {
         match (self, other) {
             (KeyMask::Any, _) | (_, KeyMask::Any) => KeyMask::Any,
