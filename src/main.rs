@@ -13,6 +13,34 @@ use privet::diagnostics::{self, Problem};
 use privet::policy::read_source;
 use privet::{Decision, Error, Policy, Request, SourceFile};
 
+// `print!` and friends panic when the reader of the output has gone away
+// (`privet test | head -1`); these write the same text and drop it then, so
+// the command ends with the exit code its work earned.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli {
     pub mod diff;
     pub mod fmt;
@@ -268,7 +296,7 @@ pub(crate) fn report(problems: &[Problem], colour: bool) {
     } else {
         diagnostics::render_plain(problems, width)
     };
-    eprint!("{text}");
+    err!("{text}");
 }
 
 /// Every file with extension `ext` under `path`, sorted; `path` itself if it is a file.
@@ -346,7 +374,7 @@ fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
                 })).collect::<Vec<_>>(),
                 "problems": all_problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
             });
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             );
@@ -359,14 +387,14 @@ fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
                 if problems.iter().any(Problem::is_error) {
                     failed += 1;
                 } else {
-                    println!("ok   {}", file.display());
+                    outln!("ok   {}", file.display());
                 }
             }
             let total = results.len();
             if failed > 0 {
-                println!("{failed} of {total} policies failed the check");
+                outln!("{failed} of {total} policies failed the check");
             } else if total > 0 {
-                println!(
+                outln!(
                     "{total} {} checked, no errors",
                     if total == 1 { "policy" } else { "policies" }
                 );
@@ -381,7 +409,7 @@ pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
         Ok(policy) => Some(policy),
         Err(error) => {
             report(&error.problems(), colour);
-            eprintln!(
+            errln!(
                 "privet: the policy {} does not load; run `privet check` on it",
                 path.display()
             );
@@ -437,11 +465,11 @@ fn eval_one(
         }
     };
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&decision).unwrap_or_default()
         ),
-        Format::Text => print!("{}", explain(&request, &decision)),
+        Format::Text => out!("{}", explain(&request, &decision)),
     }
     if fail_on_deny && !decision.allowed {
         FAILED
@@ -521,7 +549,7 @@ fn eval_many(
         return BAD_INPUT;
     }
     if bad_lines > 0 {
-        eprintln!("privet: {bad_lines} invalid request line(s)");
+        errln!("privet: {bad_lines} invalid request line(s)");
         BAD_INPUT
     } else if fail_on_deny && denied > 0 {
         FAILED

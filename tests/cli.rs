@@ -430,3 +430,46 @@ fn the_shipped_policies_are_formatted() {
     let output = privet(&["fmt", "--check", "policies/"], "");
     assert_eq!(code(&output), 0, "{}", stdout(&output));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    // `privet test tests/conformance | head -1`: standard output (and, for
+    // `check`, standard error) closed before privet has written it all.
+    for (args, closed_stdout) in [
+        (&["test", "--format", "json", "tests/conformance"][..], true),
+        (&["check", "--format", "json", "policies/"][..], true),
+        (&["check", "policies/huawei/no-such.privet"][..], false),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_privet"));
+        command
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        let mut child = if closed_stdout {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped())
+        } else {
+            command.stdout(Stdio::null()).stderr(Stdio::piped())
+        }
+        .spawn()
+        .expect("privet runs");
+        // Close our end at once: every write of privet's meets a closed pipe.
+        let kept = if closed_stdout {
+            drop(child.stdout.take());
+            child.stderr.take()
+        } else {
+            drop(child.stderr.take());
+            None
+        };
+        let status = child.wait().expect("privet finishes");
+        let mut errors = String::new();
+        if let Some(mut stderr) = kept {
+            std::io::Read::read_to_string(&mut stderr, &mut errors).expect("read stderr");
+        }
+        assert!(
+            matches!(status.code(), Some(0..=2)),
+            "{args:?}: exit {status:?}, stderr {errors}"
+        );
+        assert!(!errors.contains("panicked"), "{args:?}: {errors}");
+    }
+}

@@ -20,12 +20,12 @@ pub fn run(old_path: &Path, new_path: &Path, format: Format, colour: bool) -> u8
                 "changes": result.changes,
                 "vocabulary": result.vocabulary,
             });
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             );
         }
-        Format::Text => print!("{}", text(old_path, new_path, &result)),
+        Format::Text => out!("{}", text(old_path, new_path, &result)),
     }
     if result.is_empty() { OK } else { FAILED }
 }

@@ -31,7 +31,7 @@ pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
                         unformatted.push("<stdin>".to_string());
                     }
                 }
-                Ok(formatted) => print!("{formatted}"),
+                Ok(formatted) => out!("{formatted}"),
                 Err(problems) => {
                     report(&problems, colour);
                     trouble = true;
@@ -75,7 +75,7 @@ pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
                         );
                         trouble = true;
                     } else {
-                        println!("formatted {}", file.display());
+                        outln!("formatted {}", file.display());
                     }
                 }
                 Err(problems) => {
@@ -86,12 +86,12 @@ pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
         }
     }
     for file in &unformatted {
-        println!("would reformat {file}");
+        outln!("would reformat {file}");
     }
     if trouble {
         BAD_INPUT
     } else if !unformatted.is_empty() {
-        eprintln!(
+        errln!(
             "privet: {} file(s) not formatted; run `privet fmt` on them",
             unformatted.len()
         );

@@ -29,7 +29,7 @@ pub fn run(path: &Path, format: GraphFormat, options: &GraphOptions, colour: boo
         Ok(policy) => policy,
         Err(error) => {
             report(&error.problems(), colour);
-            eprintln!(
+            errln!(
                 "privet: the policy {} does not load; run `privet check` on it",
                 path.display()
             );
@@ -45,7 +45,7 @@ pub fn run(path: &Path, format: GraphFormat, options: &GraphOptions, colour: boo
     };
     match format {
         GraphFormat::Dot => {
-            print!("{dot}");
+            out!("{dot}");
             OK
         }
         GraphFormat::Svg => match svg(&dot) {
@@ -61,7 +61,7 @@ pub fn run(path: &Path, format: GraphFormat, options: &GraphOptions, colour: boo
                 OK
             }
             Err(message) => {
-                eprintln!("privet: {message}");
+                errln!("privet: {message}");
                 BAD_INPUT
             }
         },

@@ -52,18 +52,18 @@ pub fn run(paths: &[PathBuf], format: TestFormat, colour: bool) -> u8 {
     let passed: usize = outcomes.iter().map(SuiteOutcome::passed).sum();
     let failed: usize = outcomes.iter().map(SuiteOutcome::failed).sum();
     match format {
-        TestFormat::Text => print!("{}", text(&outcomes, passed, failed)),
+        TestFormat::Text => out!("{}", text(&outcomes, passed, failed)),
         TestFormat::Json => {
             let json = serde_json::json!({ "passed": passed, "failed": failed, "files": outcomes });
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             );
         }
         TestFormat::Junit => match junit(&outcomes).to_string() {
-            Ok(xml) => print!("{xml}"),
+            Ok(xml) => out!("{xml}"),
             Err(error) => {
-                eprintln!("privet: cannot write JUnit XML: {error}");
+                errln!("privet: cannot write JUnit XML: {error}");
                 return BAD_INPUT;
             }
         },
