@@ -441,47 +441,35 @@ impl BoxIndex for Dimension {
 
 /// Whether any allow rule covers `point` (at some class).
 fn any_allow_covers(policy: &CompiledPolicy, point: Point) -> bool {
-    policy
-        .rules_by_data
-        .get(point.data as usize)
-        .is_some_and(|candidates| {
-            candidates.allows.iter().any(|&index| {
-                policy.rules.get(index as usize).is_some_and(|rule| {
-                    rule.covers(Dimension::Purpose, point.purpose)
-                        && rule.covers(Dimension::Recipient, point.recipient)
-                        && rule.covers(Dimension::Action, point.action)
-                        && rule.covers(Dimension::Subject, point.subject)
-                })
-            })
+    let candidates = policy.index.rules(point.data, point.purpose);
+    candidates.allows.iter().any(|&index| {
+        policy.rules.get(index as usize).is_some_and(|rule| {
+            rule.covers(Dimension::Recipient, point.recipient)
+                && rule.covers(Dimension::Action, point.action)
+                && rule.covers(Dimension::Subject, point.subject)
         })
+    })
 }
 
 /// Whether an allow covering `point` reaches `low` but not `high`.
 fn clearance_between(policy: &CompiledPolicy, point: Point, low: Class, high: Class) -> bool {
-    policy
-        .rules_by_data
-        .get(point.data as usize)
-        .is_some_and(|candidates| {
-            candidates.allows.iter().any(|&index| {
-                policy.rules.get(index as usize).is_some_and(|rule| {
-                    rule.clearance >= low
-                        && rule.clearance < high
-                        && rule.covers(Dimension::Purpose, point.purpose)
-                        && rule.covers(Dimension::Recipient, point.recipient)
-                        && rule.covers(Dimension::Action, point.action)
-                        && rule.covers(Dimension::Subject, point.subject)
-                })
-            })
+    let candidates = policy.index.rules(point.data, point.purpose);
+    candidates.allows.iter().any(|&index| {
+        policy.rules.get(index as usize).is_some_and(|rule| {
+            rule.clearance >= low
+                && rule.clearance < high
+                && rule.covers(Dimension::Recipient, point.recipient)
+                && rule.covers(Dimension::Action, point.action)
+                && rule.covers(Dimension::Subject, point.subject)
         })
+    })
 }
 
 /// The facts the rules covering a point read, on one side.
 fn facts_at(policy: &CompiledPolicy, point: Point) -> BTreeSet<compile::FactId> {
     let mut facts = BTreeSet::new();
-    let Some(candidates) = policy.rules_by_data.get(point.data as usize) else {
-        return facts;
-    };
-    for &index in candidates.denies.iter().chain(&candidates.allows) {
+    let candidates = policy.index.rules(point.data, point.purpose);
+    for &index in candidates.denies.iter().chain(candidates.allows) {
         let Some(rule) = policy.rules.get(index as usize) else {
             continue;
         };

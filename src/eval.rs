@@ -97,10 +97,10 @@ pub fn point_outcome_partial(
         cond.facts(&mut read);
         pending.extend(read.into_iter().filter(|f| open(*f)));
     };
-    let candidates = policy.rules_by_data.get(point.data as usize)?;
+    let candidates = policy.index.rules(point.data, point.purpose);
     let mut fired = Vec::new();
     let mut deny_pending = false;
-    for &index in &candidates.denies {
+    for &index in candidates.denies {
         let Some(rule) = policy.rules.get(index as usize) else {
             continue;
         };
@@ -125,7 +125,7 @@ pub fn point_outcome_partial(
     }
     let mut allowing = Vec::new();
     let mut allow_pending = false;
-    for &index in &candidates.allows {
+    for &index in candidates.allows {
         let Some(rule) = policy.rules.get(index as usize) else {
             continue;
         };
@@ -383,10 +383,10 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<T
     allowed
 }
 
+/// Whether a rule filed in the point's cell covers the point: the cell
+/// already holds only rules on its data category and purpose.
 fn covers(rule: &CompiledRule, point: Point) -> bool {
-    rule.covers(Dimension::Data, point.data)
-        && rule.covers(Dimension::Purpose, point.purpose)
-        && rule.covers(Dimension::Recipient, point.recipient)
+    rule.covers(Dimension::Recipient, point.recipient)
         && rule.covers(Dimension::Action, point.action)
         && rule.covers(Dimension::Subject, point.subject)
 }
@@ -445,11 +445,9 @@ fn point_allowed(
     class: Class,
     trace: &mut Option<Trace>,
 ) -> bool {
-    let Some(candidates) = policy.rules_by_data.get(point.data as usize) else {
-        return false;
-    };
+    let candidates = policy.index.rules(point.data, point.purpose);
     let mut denied = false;
-    for &index in &candidates.denies {
+    for &index in candidates.denies {
         let index = index as usize;
         let Some(rule) = policy.rules.get(index) else {
             continue;
@@ -476,7 +474,7 @@ fn point_allowed(
     if denied {
         // For hints: which allows would have applied, and failed.
         if let Some(trace) = trace.as_mut() {
-            for &index in &candidates.allows {
+            for &index in candidates.allows {
                 let Some(rule) = policy.rules.get(index as usize) else {
                     continue;
                 };
@@ -489,7 +487,7 @@ fn point_allowed(
     }
     let mut allowed = false;
     let mut failed = Vec::new();
-    for &index in &candidates.allows {
+    for &index in candidates.allows {
         let index = index as usize;
         let Some(rule) = policy.rules.get(index) else {
             continue;

@@ -121,6 +121,18 @@ pub struct AllowGroup {
 struct Cell {
     denies: Range<u32>,
     allows: Range<u32>,
+    /// The rules themselves, in rule order, for the explained path and
+    /// analysis: ranges into `rule_ids`.
+    deny_rules: Range<u32>,
+    allow_rules: Range<u32>,
+}
+
+/// The deny and the allow rules that cover one (data, purpose) cell, by
+/// index into the policy's rules, in rule order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CellRules<'a> {
+    pub denies: &'a [u32],
+    pub allows: &'a [u32],
 }
 
 /// A condition the index refers to, with whether it reads the point's
@@ -140,6 +152,7 @@ pub struct DecisionIndex {
     denies: Vec<DenyCheck>,
     groups: Vec<AllowGroup>,
     reaches: Vec<Reach>,
+    rule_ids: Vec<u32>,
     pub conditions: Vec<IndexedCond>,
     /// One bit for each of the first 256 conditions that reads the purpose.
     pub purpose_readers: [u64; 4],
@@ -161,6 +174,18 @@ impl DecisionIndex {
         self.cell(data, purpose)
             .and_then(|cell| self.groups.get(range(&cell.allows)))
             .unwrap_or_default()
+    }
+
+    /// The rules filed under `data` and `purpose`.
+    #[inline]
+    pub fn rules(&self, data: KeyId, purpose: KeyId) -> CellRules<'_> {
+        let Some(cell) = self.cell(data, purpose) else {
+            return CellRules::default();
+        };
+        CellRules {
+            denies: self.rule_ids.get(range(&cell.deny_rules)).unwrap_or_default(),
+            allows: self.rule_ids.get(range(&cell.allow_rules)).unwrap_or_default(),
+        }
     }
 
     #[inline]
@@ -279,6 +304,17 @@ impl DecisionIndex {
                 groups.clear();
                 group_of.clear();
                 let denies_start = index.denies.len() as u32;
+                let deny_rules_start = index.rule_ids.len() as u32;
+                index.rule_ids.extend(on_data.iter().copied().filter(|&id| {
+                    by_purpose.contains(id as usize)
+                        && matches!(filed.get(id as usize), Some(Filed::Deny(_)))
+                }));
+                let allow_rules_start = index.rule_ids.len() as u32;
+                index.rule_ids.extend(on_data.iter().copied().filter(|&id| {
+                    by_purpose.contains(id as usize)
+                        && matches!(filed.get(id as usize), Some(Filed::Allow(..)))
+                }));
+                let rules_end = index.rule_ids.len() as u32;
                 for &id in on_data {
                     if !by_purpose.contains(id as usize) {
                         continue;
@@ -318,6 +354,8 @@ impl DecisionIndex {
                     *cell = Cell {
                         denies: denies_start..index.denies.len() as u32,
                         allows: groups_start..index.groups.len() as u32,
+                        deny_rules: deny_rules_start..allow_rules_start,
+                        allow_rules: allow_rules_start..rules_end,
                     };
                 }
             }

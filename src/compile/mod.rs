@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
 
-pub use index::{AllowGroup, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach};
+pub use index::{AllowGroup, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach};
 pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
@@ -300,18 +300,9 @@ pub struct CompiledPolicy {
     pub bases: Vec<BasisDef>,
     pub obligations: Vec<Arc<str>>,
     pub rules: Vec<CompiledRule>,
-    /// For each data category, the deny rules and the allow rules that
-    /// cover it, in rule order: a decision looks at no other rule.
-    pub rules_by_data: Vec<RulesFor>,
-    /// The rules filed by data category and purpose, for the lean path.
+    /// The rules filed by data category and purpose: every decision and
+    /// every analysis looks only at the rules of its cells.
     pub index: DecisionIndex,
-}
-
-/// The rules that can apply to one data category.
-#[derive(Debug, Clone, Default)]
-pub struct RulesFor {
-    pub denies: Vec<u32>,
-    pub allows: Vec<u32>,
 }
 
 impl CompiledPolicy {
@@ -503,7 +494,6 @@ impl Compiler {
                 }
             }
         }
-        let rules_by_data = index_by_data(&rules, taxonomies[Dimension::Data].len());
         let index = DecisionIndex::build(&rules, &bases, &taxonomies);
         Some(CompiledPolicy {
             name,
@@ -514,7 +504,6 @@ impl Compiler {
             bases,
             obligations,
             rules,
-            rules_by_data,
             index,
         })
     }
@@ -1152,21 +1141,6 @@ impl Compiler {
             }
         })
     }
-}
-
-fn index_by_data(rules: &[CompiledRule], data_keys: usize) -> Vec<RulesFor> {
-    let mut index = vec![RulesFor::default(); data_keys];
-    for (id, rule) in rules.iter().enumerate() {
-        for (key, slot) in index.iter_mut().enumerate() {
-            if rule.covers(Dimension::Data, key as KeyId) {
-                match rule.effect {
-                    Effect::Deny => slot.denies.push(id as u32),
-                    Effect::Allow => slot.allows.push(id as u32),
-                }
-            }
-        }
-    }
-    index
 }
 
 /// " (line N)" when the first declaration is in the same file as the second.
