@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::compile::{
     CompiledPolicy, CompiledRule, Cond, CondId, DecisionIndex, FactId, FactKind, FactValue, KeyId,
-    KeyMask, Truth,
+    KeyMask, RuleConditions, Truth,
 };
 use crate::request::ResolvedRequest;
 use crate::syntax::{Class, Dimension};
@@ -174,9 +174,9 @@ pub fn point_outcome(
     point: Point,
     class: Class,
 ) -> (bool, Vec<usize>) {
-    let mut trace = Some(Trace::default());
-    let allowed = point_allowed(policy, facts, point, class, &mut trace);
-    let trace = trace.unwrap_or_default();
+    let mut trace = Trace::default();
+    let mut truths = Truths::new(&policy.index, facts);
+    let allowed = point_allowed(policy, point, class, &mut trace, &mut truths);
     let rules = if allowed {
         trace.allows.iter().map(|(i, _)| *i).collect()
     } else {
@@ -198,6 +198,8 @@ struct Trace {
     failed_allows: BTreeSet<usize>,
     missing: BTreeSet<FactId>,
     uncovered_count: usize,
+    /// Scratch: the allows that failed at the point being decided.
+    failed_here: Vec<usize>,
 }
 
 const MAX_UNCOVERED_SHOWN: usize = 3;
@@ -224,7 +226,6 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     // worked out once for all the data.
     for p in purpose_set.ones() {
         let p = p as KeyId;
-        truths.at_purpose(p);
         for &item in &request.data {
             for d in data.descendants(item).ones() {
                 let d = d as KeyId;
@@ -233,7 +234,7 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                     if check.actions.contains(request.action)
                         && check.subjects.contains(request.subject)
                         && check.recipients.meets(recipient_word, recipients)
-                        && truths.get(check.condition) != Truth::False
+                        && truths.get(check.condition, p) != Truth::False
                     {
                         return false;
                     }
@@ -243,7 +244,7 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                     // The truth first: remembered, it costs less than a
                     // look at the group's reaches.
                     let allowed = groups.iter().any(|group| {
-                        truths.get(group.condition) == Truth::True
+                        truths.get(group.condition, p) == Truth::True
                             && index.reaches(group).iter().any(|reach| {
                                 reach.clearance >= class
                                     && reach.recipients.contains(r as KeyId)
@@ -261,9 +262,9 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     true
 }
 
-/// The truth of the index's conditions for one request, at one purpose at
-/// a time. The first 256 conditions are remembered in bitsets on the stack;
-/// those that read the purpose are forgotten when the purpose changes.
+/// The truth of the index's conditions for one request. The first 256
+/// conditions are remembered in bitsets on the stack; those that read the
+/// purpose are forgotten when the purpose changes.
 struct Truths<'a> {
     index: &'a DecisionIndex,
     facts: &'a [Option<FactValue>],
@@ -285,18 +286,40 @@ impl<'a> Truths<'a> {
         }
     }
 
-    fn at_purpose(&mut self, purpose: KeyId) {
-        self.purpose = purpose;
-        for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
-            *known &= !readers;
-        }
+    /// The truth at `purpose`.
+    #[inline]
+    fn get(&mut self, condition: Option<CondId>, purpose: KeyId) -> Truth {
+        self.noting_if(condition, purpose, None)
     }
 
+    /// The truth at `purpose`; when it is unknown, the facts that were
+    /// missing are added to `missing` (on the first evaluation: a
+    /// remembered truth has been noted already).
     #[inline]
-    fn get(&mut self, condition: Option<CondId>) -> Truth {
+    fn noting(
+        &mut self,
+        condition: Option<CondId>,
+        purpose: KeyId,
+        missing: &mut BTreeSet<FactId>,
+    ) -> Truth {
+        self.noting_if(condition, purpose, Some(missing))
+    }
+
+    fn noting_if(
+        &mut self,
+        condition: Option<CondId>,
+        purpose: KeyId,
+        missing: Option<&mut BTreeSet<FactId>>,
+    ) -> Truth {
         let Some(id) = condition else {
             return Truth::True;
         };
+        if purpose != self.purpose {
+            self.purpose = purpose;
+            for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
+                *known &= !readers;
+            }
+        }
         let slot = (id / 64) as usize;
         let bit = 1u64 << (id % 64);
         if let (Some(known), Some(not_false), Some(true_)) = (
@@ -317,7 +340,15 @@ impl<'a> Truths<'a> {
             // every deny fire.
             return Truth::Unknown;
         };
-        let truth = indexed.cond.eval(self.facts, self.purpose, &mut |_| {});
+        let truth = indexed.cond.eval(self.facts, purpose, &mut |_| {});
+        if let (Truth::Unknown, Some(missing)) = (truth, missing) {
+            // Again, to learn which facts were read and missing: unknown
+            // is the rarer outcome, and this keeps the common one free of
+            // any bookkeeping.
+            indexed.cond.eval(self.facts, purpose, &mut |fact| {
+                missing.insert(fact);
+            });
+        }
         if let (Some(known), Some(not_false), Some(true_)) = (
             self.known.get_mut(slot),
             self.not_false.get_mut(slot),
@@ -341,15 +372,14 @@ impl<'a> Truths<'a> {
 
 /// Evaluate and explain.
 pub fn decide(policy: &CompiledPolicy, request: &ResolvedRequest) -> Decision {
-    let mut trace = Some(Trace::default());
+    let mut trace = Trace::default();
     let allowed = walk(policy, request, &mut trace);
-    let trace = trace.unwrap_or_default();
     explain(policy, request, allowed, &trace)
 }
 
-/// Visit every point; with a trace, record everything and keep going,
-/// without one, stop at the first point that is not allowed.
-fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<Trace>) -> bool {
+/// Visit every point, recording everything the explanation needs, and
+/// keep going after a point that is not allowed.
+fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Trace) -> bool {
     let data = policy.taxonomy(Dimension::Data);
     let purposes = policy.taxonomy(Dimension::Purpose);
     let recipients = policy.taxonomy(Dimension::Recipient);
@@ -357,6 +387,7 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<T
         Some(p) => purposes.descendants(p),
         None => purposes.everything(),
     };
+    let mut truths = Truths::new(&policy.index, &request.facts);
     let mut allowed = true;
     for &item in &request.data {
         for d in data.descendants(item).ones() {
@@ -370,12 +401,7 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Option<T
                         action: request.action,
                         subject: request.subject,
                     };
-                    if !point_allowed(policy, &request.facts, point, class, trace) {
-                        allowed = false;
-                        if trace.is_none() {
-                            return false;
-                        }
-                    }
+                    allowed &= point_allowed(policy, point, class, trace, &mut truths);
                 }
             }
         }
@@ -391,46 +417,18 @@ fn covers(rule: &CompiledRule, point: Point) -> bool {
         && rule.covers(Dimension::Subject, point.subject)
 }
 
-/// Evaluate a condition, and when it comes out unknown, note which facts
-/// were missing: those are what the caller could supply.
-fn truth(
-    cond: &Cond,
-    facts: &[Option<FactValue>],
-    purpose: KeyId,
-    trace: &mut Option<Trace>,
-) -> Truth {
-    let Some(trace) = trace else {
-        // The lean path: no note of missing facts, no allocation.
-        return cond.eval(facts, purpose, &mut |_| {});
-    };
-    let mut missing: Vec<FactId> = Vec::new();
-    let result = cond.eval(facts, purpose, &mut |f| missing.push(f));
-    if result == Truth::Unknown {
-        trace.missing.extend(missing);
-    }
-    result
-}
-
 /// The condition an allow needs: its basis's requirement and its own.
 fn allow_truth(
-    policy: &CompiledPolicy,
-    rule: &CompiledRule,
-    facts: &[Option<FactValue>],
+    conditions: RuleConditions,
     purpose: KeyId,
-    trace: &mut Option<Trace>,
+    trace: &mut Trace,
+    truths: &mut Truths,
 ) -> Truth {
-    let basis = rule
-        .basis
-        .and_then(|b| policy.bases.get(b))
-        .and_then(|b| b.requires.as_ref())
-        .map_or(Truth::True, |c| truth(c, facts, purpose, trace));
+    let basis = truths.noting(conditions.basis, purpose, &mut trace.missing);
     if basis == Truth::False {
         return Truth::False;
     }
-    let own = rule
-        .condition
-        .as_ref()
-        .map_or(Truth::True, |c| truth(c, facts, purpose, trace));
+    let own = truths.noting(conditions.own, purpose, &mut trace.missing);
     match (basis, own) {
         (Truth::True, Truth::True) => Truth::True,
         (_, Truth::False) => Truth::False,
@@ -440,56 +438,52 @@ fn allow_truth(
 
 fn point_allowed(
     policy: &CompiledPolicy,
-    facts: &[Option<FactValue>],
     point: Point,
     class: Class,
-    trace: &mut Option<Trace>,
+    trace: &mut Trace,
+    truths: &mut Truths,
 ) -> bool {
     let candidates = policy.index.rules(point.data, point.purpose);
     let mut denied = false;
     for &index in candidates.denies {
         let index = index as usize;
-        let Some(rule) = policy.rules.get(index) else {
+        let (Some(rule), Some(conditions)) = (
+            policy.rules.get(index),
+            policy.index.rule_conditions.get(index),
+        ) else {
             continue;
         };
         if !covers(rule, point) {
             continue;
         }
-        let fired = rule
-            .condition
-            .as_ref()
-            .map_or(Truth::True, |c| truth(c, facts, point.purpose, trace));
+        let fired = truths.noting(conditions.own, point.purpose, &mut trace.missing);
         if fired != Truth::False {
             denied = true;
-            match trace {
-                None => return false,
-                Some(trace) => {
-                    if !trace.denies.iter().any(|(i, _, _)| *i == index) {
-                        trace.denies.push((index, point, fired == Truth::Unknown));
-                    }
-                }
+            if !trace.denies.iter().any(|(i, _, _)| *i == index) {
+                trace.denies.push((index, point, fired == Truth::Unknown));
             }
         }
     }
     if denied {
         // For hints: which allows would have applied, and failed.
-        if let Some(trace) = trace.as_mut() {
-            for &index in candidates.allows {
-                let Some(rule) = policy.rules.get(index as usize) else {
-                    continue;
-                };
-                if rule.clearance >= class && covers(rule, point) {
-                    trace.failed_allows.insert(index as usize);
-                }
+        for &index in candidates.allows {
+            let Some(rule) = policy.rules.get(index as usize) else {
+                continue;
+            };
+            if rule.clearance >= class && covers(rule, point) {
+                trace.failed_allows.insert(index as usize);
             }
         }
         return false;
     }
     let mut allowed = false;
-    let mut failed = Vec::new();
+    trace.failed_here.clear();
     for &index in candidates.allows {
         let index = index as usize;
-        let Some(rule) = policy.rules.get(index) else {
+        let (Some(rule), Some(&conditions)) = (
+            policy.rules.get(index),
+            policy.index.rule_conditions.get(index),
+        ) else {
             continue;
         };
         // An allow applies only to data evaluated at a class it reaches:
@@ -497,28 +491,21 @@ fn point_allowed(
         if rule.clearance < class || !covers(rule, point) {
             continue;
         }
-        if allow_truth(policy, rule, facts, point.purpose, trace) == Truth::True {
+        if allow_truth(conditions, point.purpose, trace, truths) == Truth::True {
             allowed = true;
-            match trace {
-                None => return true,
-                Some(trace) => {
-                    if !trace.allows.iter().any(|(i, _)| *i == index) {
-                        trace.allows.push((index, point));
-                    }
-                }
+            if !trace.allows.iter().any(|(i, _)| *i == index) {
+                trace.allows.push((index, point));
             }
         } else {
-            failed.push(index);
+            trace.failed_here.push(index);
         }
     }
     if !allowed {
-        if let Some(trace) = trace {
-            trace.uncovered_count += 1;
-            if trace.uncovered.len() < MAX_UNCOVERED_SHOWN {
-                trace.uncovered.push(point);
-            }
-            trace.failed_allows.extend(failed);
+        trace.uncovered_count += 1;
+        if trace.uncovered.len() < MAX_UNCOVERED_SHOWN {
+            trace.uncovered.push(point);
         }
+        trace.failed_allows.extend(trace.failed_here.drain(..));
     }
     allowed
 }

@@ -144,6 +144,15 @@ pub struct IndexedCond {
     pub reads_purpose: bool,
 }
 
+/// A rule's own condition and its basis's requirement, as interned
+/// conditions, for the explained path (which evaluates them apart, to
+/// tell which facts were missing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleConditions {
+    pub own: Option<CondId>,
+    pub basis: Option<CondId>,
+}
+
 /// Rules filed by (data category, purpose); see the module comment.
 #[derive(Debug, Clone, Default)]
 pub struct DecisionIndex {
@@ -154,6 +163,8 @@ pub struct DecisionIndex {
     reaches: Vec<Reach>,
     rule_ids: Vec<u32>,
     pub conditions: Vec<IndexedCond>,
+    /// By rule index.
+    pub rule_conditions: Vec<RuleConditions>,
     /// One bit for each of the first 256 conditions that reads the purpose.
     pub purpose_readers: [u64; 4],
 }
@@ -183,8 +194,14 @@ impl DecisionIndex {
             return CellRules::default();
         };
         CellRules {
-            denies: self.rule_ids.get(range(&cell.deny_rules)).unwrap_or_default(),
-            allows: self.rule_ids.get(range(&cell.allow_rules)).unwrap_or_default(),
+            denies: self
+                .rule_ids
+                .get(range(&cell.deny_rules))
+                .unwrap_or_default(),
+            allows: self
+                .rule_ids
+                .get(range(&cell.allow_rules))
+                .unwrap_or_default(),
         }
     }
 
@@ -232,6 +249,17 @@ impl DecisionIndex {
             Deny(DenyCheck),
             Allow(Option<CondId>, Reach),
         }
+        let rule_conditions: Vec<RuleConditions> = rules
+            .iter()
+            .map(|rule| RuleConditions {
+                own: intern(rule.condition.clone()),
+                basis: intern(
+                    rule.basis
+                        .and_then(|b| bases.get(b))
+                        .and_then(|b| b.requires.clone()),
+                ),
+            })
+            .collect();
         let filed: Vec<Filed> = rules
             .iter()
             .map(|rule| match rule.effect {
@@ -368,6 +396,7 @@ impl DecisionIndex {
             }
         }
         index.conditions = conditions;
+        index.rule_conditions = rule_conditions;
         index
     }
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
 
-pub use index::{AllowGroup, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach};
+pub use index::{
+    AllowGroup, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach,
+    RuleConditions,
+};
 pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
