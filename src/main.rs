@@ -426,8 +426,12 @@ fn read_input(name: &str) -> Result<String, Problem> {
         std::fs::read_to_string(name).map(|t| text = t)
     };
     result.map(|()| text).map_err(|error| {
-        Problem::error("privet::io", format!("cannot read {name}: {error}"))
-            .with_help("check the path")
+        let help = if error.kind() == std::io::ErrorKind::InvalidData {
+            "a request is JSON text in UTF-8; re-save the file as UTF-8"
+        } else {
+            "check the path"
+        };
+        Problem::error("privet::io", format!("cannot read {name}: {error}")).with_help(help)
     })
 }
 

@@ -473,3 +473,23 @@ fn a_reader_that_goes_away_is_no_panic() {
         assert!(!errors.contains("panicked"), "{args:?}: {errors}");
     }
 }
+
+#[test]
+fn a_request_that_is_not_utf8_says_so() {
+    let path = std::env::temp_dir().join(format!("privet-cli-{}-latin1.json", std::process::id()));
+    std::fs::write(&path, b"{\"data\": \"user.caf\xe9\"}").expect("write");
+    let output = privet(
+        &[
+            "eval",
+            "policies/huawei/global-2016.privet",
+            "--request",
+            path.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    std::fs::remove_file(&path).ok();
+    assert_eq!(code(&output), 2);
+    let errors = stderr(&output);
+    assert!(errors.contains("valid UTF-8"), "{errors}");
+    assert!(errors.contains("re-save the file as UTF-8"), "{errors}");
+}
