@@ -795,6 +795,13 @@ type Rule_ = ast::Rule;
 
 /// Move `end` back over whitespace and `//` comments, not before `start`.
 fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
+    // Most pairs end at their last token: nothing to trim, and no need to
+    // scan back over the line (which made long lines quadratic).
+    if let Some(span) = text.get(start..end) {
+        if !span.ends_with(|c: char| c.is_whitespace()) && !span.contains("//") {
+            return end;
+        }
+    }
     loop {
         let trimmed = text.get(start..end).map_or(0, |t| t.trim_end().len());
         end = start + trimmed;
