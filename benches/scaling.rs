@@ -5,11 +5,9 @@
 //! the standard vocabulary (a fixed pseudo-random mix: allows with a basis
 //! and `when subject_age > N` or `unless opt_out(purpose)`, one rule in
 //! four on `user.contact.email`, and about one deny in ten with a condition
-//! the requests do not meet), compiles each, and asks every policy the same
-//! requests. The text is cut into files of at most 1,000 rules (one policy
-//! spread over files, `Policy::from_sources`), because one file of 10,000
-//! rules does not parse (see `load`); the bench first tries that file with
-//! `Policy::from_source` and prints the outcome.
+//! the requests do not meet), compiles each with `Policy::from_source` (one
+//! file, as a legal engineer would write it), and asks every policy the
+//! same requests.
 //!
 //! - `scaling/is_allowed/N`: one pass over the requests, pre-resolved;
 //! - `scaling/compile/N`: compiling the text (1,000 and 10,000 rules).
@@ -27,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use privet::{Policy, Request, ResolvedRequest, SourceFile};
+use privet::{Policy, Request, ResolvedRequest};
 
 /// The system allocator, counting the bytes in use and their peak.
 struct Counting;
@@ -170,21 +168,13 @@ const BASES: &[&str] = &[
     "legal_obligation",
 ];
 
-/// At most this many rules per file (see `load`).
-const RULES_PER_FILE: usize = 1_000;
-
-/// Policy text of `rules` rules, as files of at most `RULES_PER_FILE`
-/// rules; the first holds the header and `use std`.
-fn generate(rules: usize) -> Vec<String> {
+/// Policy text of `rules` rules.
+fn generate(rules: usize) -> String {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut files = vec![format!(
+    let mut text = format!(
         "policy bench.generated_{rules} {{\n    title \"generated: {rules} rules\"\n}}\nuse std\n\n"
-    )];
+    );
     for i in 0..rules {
-        if i > 0 && i % RULES_PER_FILE == 0 {
-            files.push(String::new());
-        }
-        let text = files.last_mut().expect("one file at least");
         let data = if i % 4 == 0 {
             vec!["user.contact.email"]
         } else {
@@ -229,27 +219,12 @@ fn generate(rules: usize) -> Vec<String> {
         rule.push_str(&format!(" cite \"gen {i}\"\n"));
         text.push_str(&rule);
     }
-    files
+    text
 }
 
-/// Compile the generated files: one file through `Policy::from_source`,
-/// several (one policy spread over files) through `Policy::from_sources`.
-/// A single file of 10,000 rules does not load: the parser's call limit
-/// (`CALL_LIMIT` in src/syntax/mod.rs) counts every call of the whole
-/// parse, and 10,000 rules exceed it; `bench` reports that.
-fn load(n: usize, files: &[String]) -> Policy {
-    match files {
-        [one] => Policy::from_source(&format!("generated-{n}.privet"), one),
-        many => Policy::from_sources(
-            many.iter()
-                .enumerate()
-                .map(|(i, text)| {
-                    SourceFile::new(format!("generated-{n}-{i}.privet"), text.as_str())
-                })
-                .collect(),
-        ),
-    }
-    .expect("the generated policy compiles")
+fn load(n: usize, text: &str) -> Policy {
+    Policy::from_source(&format!("generated-{n}.privet"), text)
+        .expect("the generated policy compiles")
 }
 
 /// The same requests against every size: allows and denies, narrow and
@@ -310,45 +285,25 @@ fn mib(bytes: usize) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let texts: Vec<(usize, Vec<String>)> = SIZES.iter().map(|&n| (n, generate(n))).collect();
-
-    // The largest policy as one file, through `Policy::from_source`.
-    if let Some((n, files)) = texts.last() {
-        let start = Instant::now();
-        let outcome = Policy::from_source(&format!("generated-{n}.privet"), &files.concat());
-        let elapsed = start.elapsed().as_secs_f64() * 1e3;
-        match outcome {
-            Ok(_) => println!("{n} rules in one file: compiled in {elapsed:.1} ms"),
-            Err(error) => println!(
-                "{n} rules in one file: NOT loaded after {elapsed:.1} ms: {}",
-                error
-                    .problems()
-                    .iter()
-                    .map(|p| p.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        }
-    }
+    let texts: Vec<(usize, String)> = SIZES.iter().map(|&n| (n, generate(n))).collect();
 
     // Memory and a first compile time, before criterion runs anything.
     let mut policies = Vec::new();
-    for (n, files) in &texts {
+    for (n, text) in &texts {
         let before = IN_USE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         let start = Instant::now();
-        let policy = load(*n, files);
+        let policy = load(*n, text);
         let elapsed = start.elapsed();
         let retained = IN_USE.load(Ordering::Relaxed) - before;
         let peak = PEAK.load(Ordering::Relaxed) - before;
         let requests = resolve_all(&policy);
         let allowed = requests.iter().filter(|r| policy.is_allowed(r)).count();
         println!(
-            "{n:>6} rules in {} file(s): text {:.2} MiB, compiled in {:.1} ms (one cold run), \
+            "{n:>6} rules: text {:.2} MiB, compiled in {:.1} ms (one cold run), \
              retained {:.2} MiB, peak during compile {:.2} MiB, \
              {} rules compiled, {allowed}/{} requests allowed",
-            files.len(),
-            mib(files.iter().map(String::len).sum()),
+            mib(text.len()),
             elapsed.as_secs_f64() * 1e3,
             mib(retained),
             mib(peak),
@@ -375,9 +330,9 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("scaling/compile");
     group.sample_size(10);
-    for (n, files) in texts.iter().filter(|(n, _)| *n >= 1_000) {
-        group.bench_with_input(BenchmarkId::from_parameter(n), files, |b, files| {
-            b.iter(|| load(*n, black_box(files)))
+    for (n, text) in texts.iter().filter(|(n, _)| *n >= 1_000) {
+        group.bench_with_input(BenchmarkId::from_parameter(n), text, |b, text| {
+            b.iter(|| load(*n, black_box(text)))
         });
     }
     group.finish();
