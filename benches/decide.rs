@@ -23,8 +23,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use privet::conformance::{Expect, Suite};
 use privet::{Policy, Request, ResolvedRequest};
-use serde_json::Value;
 
 const POLICY: &str = "policies/huawei/global-2016.privet";
 const CASES: &str = "tests/conformance/global-2016.json";
@@ -44,18 +44,18 @@ fn root() -> &'static Path {
 fn load() -> (Policy, Vec<Case>) {
     let policy = Policy::from_path(root().join(POLICY)).expect("the global policy loads");
     let text = std::fs::read_to_string(root().join(CASES)).expect("the conformance file reads");
-    let file: Value = serde_json::from_str(&text).expect("the conformance file is JSON");
+    let suite: Suite = serde_json::from_str(&text).expect("a conformance file");
     let mut cases = Vec::new();
-    for case in file["cases"].as_array().expect("a list of cases") {
-        let allow = match case["expect"].as_str() {
-            Some("allow") => true,
-            Some("deny") => false,
-            _ => continue,
+    for case in suite.cases {
+        let allow = match case.expect {
+            Expect::Allow => true,
+            Expect::Deny => false,
+            Expect::Error => continue,
         };
-        let json = case["request"].to_string();
+        let json = case.request.to_string();
         let request = Request::from_json(&json).expect("a valid request");
         let resolved = policy.resolve(&request).expect("a request that resolves");
-        let name = case["name"].as_str().unwrap_or("?").to_string();
+        let name = case.name;
         assert_eq!(
             policy.is_allowed(&resolved),
             allow,

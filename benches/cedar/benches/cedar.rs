@@ -40,9 +40,9 @@ use std::time::Instant;
 
 use cedar_policy::{Authorizer, Decision, Entities, PolicySet};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use privet::conformance::{Expect, Suite};
 use privet::{Policy, Request, ResolvedRequest};
 use privet_cedar_bench::{Layout, entities, is_single_point, points, policy_set};
-use serde_json::Value;
 
 const POLICY: &str = "../../policies/huawei/global-2016.privet";
 const CASES: &str = "../../tests/conformance/global-2016.json";
@@ -74,19 +74,19 @@ fn cedar_allows(
 
 fn load(policy: &Policy) -> Vec<Case> {
     let text = std::fs::read_to_string(here().join(CASES)).expect("the conformance file reads");
-    let file: Value = serde_json::from_str(&text).expect("the conformance file is JSON");
+    let suite: Suite = serde_json::from_str(&text).expect("a conformance file");
     let mut cases = Vec::new();
-    for case in file["cases"].as_array().expect("a list of cases") {
-        let allow = match case["expect"].as_str() {
-            Some("allow") => true,
-            Some("deny") => false,
-            _ => continue,
+    for case in suite.cases {
+        let allow = match case.expect {
+            Expect::Allow => true,
+            Expect::Deny => false,
+            Expect::Error => continue,
         };
-        let request = Request::from_json(&case["request"].to_string()).expect("a valid request");
+        let request = Request::from_json(&case.request.to_string()).expect("a valid request");
         let resolved = policy.resolve(&request).expect("a request that resolves");
         let cedar = points(policy, &resolved);
         cases.push(Case {
-            name: case["name"].as_str().unwrap_or("?").to_string(),
+            name: case.name,
             resolved,
             cedar,
             allow,
