@@ -124,7 +124,24 @@ fn json_problem(source: &SourceFile, error: &serde_json::Error) -> Problem {
         .rsplit_once(" at line ")
         .map_or(message.as_str(), |(head, _)| head)
         .to_string();
-    let help = if message.contains("missing field `data`") {
+    let unknown_field = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    let help = if let Some(suggestion) = unknown_field.and_then(|field| {
+        crate::diagnostics::did_you_mean(
+            field,
+            [
+                "data",
+                "purpose",
+                "recipient",
+                "action",
+                "subject",
+                "context",
+            ],
+        )
+    }) {
+        Some(suggestion)
+    } else if message.contains("missing field `data`") {
         Some("every request names its data: {\"data\": [\"user.contact.email\"], ...}".into())
     } else if error.is_syntax() || error.is_eof() {
         Some("a request is one JSON object".into())
@@ -138,9 +155,7 @@ fn json_problem(source: &SourceFile, error: &serde_json::Error) -> Problem {
         .map_or(offset, |c| offset + c.len_utf8());
     // serde_json places an unknown field at its last character; label the
     // whole name instead.
-    let span = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next())
+    let span = unknown_field
         .and_then(|field| find_string(&source.text, field))
         .unwrap_or(Span::new(offset, end));
     Problem::error(
@@ -388,6 +403,7 @@ mod tests {
         );
         let (_, line, column) = problem.location().expect("located");
         assert_eq!((line, column), (1, 18));
+        assert_eq!(problem.help.as_deref(), Some("did you mean `purpose`?"));
     }
 
     #[test]
