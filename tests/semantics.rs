@@ -596,3 +596,84 @@ fn hints_never_ask_for_what_the_request_already_has() {
     let d = decide(&p, request);
     assert_eq!(d.hints, ["allowed with eligible = true"]);
 }
+
+#[test]
+fn a_taxonomy_too_large_for_a_word_decides_the_same_on_both_paths() {
+    // More than 64 recipients: the decision index keeps their scopes as
+    // bitsets instead of 64-bit masks. Both paths must still agree.
+    let mut text = String::from("use std\n");
+    for i in 0..80 {
+        text.push_str(&format!("recipient partner_{i} under processor\n"));
+    }
+    text.push_str(
+        "allow user.contact.email for essential.service to processor basis contract\n\
+         deny user.contact.email for essential.service to partner_70 when not safeguards(scc)\n\
+         allow user.name for marketing to partner_3, partner_75 basis consent\n",
+    );
+    let policy = policy(&text);
+    let cases = [
+        (
+            "user.contact.email",
+            "essential.service",
+            "partner_5",
+            Some(&["scc"][..]),
+            true,
+        ),
+        (
+            "user.contact.email",
+            "essential.service",
+            "partner_70",
+            Some(&["scc"][..]),
+            true,
+        ),
+        (
+            "user.contact.email",
+            "essential.service",
+            "partner_70",
+            None,
+            false,
+        ),
+        // A broad recipient covers partner_70, whose deny fires.
+        (
+            "user.contact.email",
+            "essential.service",
+            "processor",
+            Some(&[][..]),
+            false,
+        ),
+        ("user.name", "marketing", "partner_75", None, false),
+        (
+            "user.name",
+            "marketing.communications",
+            "partner_75",
+            None,
+            false,
+        ),
+        ("user.name", "essential.service", "partner_3", None, false),
+    ];
+    for (data, purpose, recipient, safeguards, expected) in cases {
+        let mut request = adult(&[data]).purpose(purpose).recipient(recipient);
+        if let Some(list) = safeguards {
+            request = request.fact("safeguards", list.to_vec());
+        }
+        let decision = decide(&policy, request.clone());
+        let resolved = policy.resolve(&request).expect("resolves");
+        assert_eq!(
+            decision.allowed, expected,
+            "{data} for {purpose} to {recipient}"
+        );
+        assert_eq!(
+            policy.is_allowed(&resolved),
+            expected,
+            "lean: {data} to {recipient}"
+        );
+    }
+    // With consent, the marketing rule on recipients past the 64th allows.
+    let request = adult(&["user.name"])
+        .purpose("marketing")
+        .recipient("partner_75")
+        .fact("consent", ["marketing"]);
+    let resolved = policy.resolve(&request).expect("resolves");
+    assert!(decide(&policy, request.clone()).allowed);
+    assert!(policy.is_allowed(&resolved));
+}
