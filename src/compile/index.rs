@@ -28,8 +28,9 @@ pub enum KeyMask {
     /// A taxonomy of at most 64 keys: one bit a key (the standard
     /// recipients, actions and subjects all fit).
     Small(u64),
-    /// A larger taxonomy.
-    Large(FixedBitSet),
+    /// A larger taxonomy; boxed, so that the common masks stay two words
+    /// and a cell's checks stay close together in memory.
+    Large(Box<FixedBitSet>),
 }
 
 impl KeyMask {
@@ -39,7 +40,7 @@ impl KeyMask {
             Some(scope) if keys <= 64 => {
                 KeyMask::Small(scope.ones().fold(0, |mask, key| mask | (1 << key)))
             }
-            Some(scope) => KeyMask::Large(scope.clone()),
+            Some(scope) => KeyMask::Large(Box::new(scope.clone())),
         }
     }
 
@@ -427,5 +428,18 @@ fn reads_purpose(cond: &Cond) -> bool {
         Cond::Not(inner) => reads_purpose(inner),
         Cond::And(parts) | Cond::Or(parts) => parts.iter().any(reads_purpose),
         Cond::Test(_) | Cond::BoolIs(..) | Cond::Compare(..) | Cond::EnumMember { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_stay_two_words() {
+        // Every deny check and reach holds three masks; a large taxonomy's
+        // bitset must not make all of them bigger.
+        assert!(std::mem::size_of::<KeyMask>() <= 16);
+        assert!(std::mem::size_of::<Reach>() <= 56);
     }
 }
