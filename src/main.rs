@@ -16,30 +16,16 @@ use privet::{Decision, Error, Policy, Request, SourceFile};
 // `print!` and friends panic when the reader of the output has gone away
 // (`privet test | head -1`); these write the same text and drop it then, so
 // the command ends with the exit code its work earned.
-macro_rules! out {
-    ($($arg:tt)*) => {{
+macro_rules! emit {
+    ($write:ident, $stream:expr, $($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
+        let _ = $write!($stream, $($arg)*);
     }};
 }
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-macro_rules! err {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-macro_rules! errln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
+macro_rules! out { ($($arg:tt)*) => { emit!(write, std::io::stdout(), $($arg)*) }; }
+macro_rules! outln { ($($arg:tt)*) => { emit!(writeln, std::io::stdout(), $($arg)*) }; }
+macro_rules! err { ($($arg:tt)*) => { emit!(write, std::io::stderr(), $($arg)*) }; }
+macro_rules! errln { ($($arg:tt)*) => { emit!(writeln, std::io::stderr(), $($arg)*) }; }
 
 mod cli {
     pub mod diff;
