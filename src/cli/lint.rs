@@ -1,6 +1,5 @@
 //! `privet lint`: findings for legal review, as text, JSON or SARIF.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
@@ -154,15 +153,8 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
             out.push('\n');
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        // The reader of our output went away (a closed pipe): stop quietly.
-        return BAD_INPUT;
-    }
+    // A reader that went away (a closed pipe) loses the text, not the verdict.
+    out!("{out}");
     if broken {
         BAD_INPUT
     } else if total.errors > 0 {
