@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use privet::conformance::{Expect, Suite};
+use privet::conformance::Suite;
 use privet::{Policy, Request, ResolvedRequest};
 
 const POLICY: &str = "policies/huawei/global-2016.privet";
@@ -43,14 +43,11 @@ fn root() -> &'static Path {
 
 fn load() -> (Policy, Vec<Case>) {
     let policy = Policy::from_path(root().join(POLICY)).expect("the global policy loads");
-    let text = std::fs::read_to_string(root().join(CASES)).expect("the conformance file reads");
-    let suite: Suite = serde_json::from_str(&text).expect("a conformance file");
+    let suite = Suite::read(&root().join(CASES)).expect("the conformance file reads");
     let mut cases = Vec::new();
     for case in suite.cases {
-        let allow = match case.expect {
-            Expect::Allow => true,
-            Expect::Deny => false,
-            Expect::Error => continue,
+        let Some(allow) = case.expect.answer() else {
+            continue;
         };
         let json = case.request.to_string();
         let request = Request::from_json(&json).expect("a valid request");

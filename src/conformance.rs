@@ -115,16 +115,34 @@ pub enum SuiteError {
     },
 }
 
+impl Suite {
+    /// Read one conformance file.
+    pub fn read(path: &Path) -> Result<Suite, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| SuiteError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Expect {
+    /// Whether the case expects an allow; `None` for an expected error.
+    pub fn answer(self) -> Option<bool> {
+        match self {
+            Expect::Allow => Some(true),
+            Expect::Deny => Some(false),
+            Expect::Error => None,
+        }
+    }
+}
+
 /// Run every case of one conformance file.
 pub fn run_file(path: &Path) -> Result<SuiteOutcome, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let suite: Suite = serde_json::from_str(&text).map_err(|e| SuiteError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let suite = Suite::read(path)?;
     let policy_path = path.parent().unwrap_or(Path::new(".")).join(&suite.policy);
     let policy = Policy::from_path(&policy_path).map_err(|source| SuiteError::Policy {
         path: path.to_path_buf(),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::compile::{self, CompiledPolicy, Cond, FactKind, FactValue, KeyId, Taxonomy};
-use crate::eval::{Point, point_outcome_partial};
+use crate::eval::{Point, covers, point_outcome_partial};
 use crate::syntax::{ByDimension, Class, CompareOp, Dimension};
 
 /// A region of requests decided differently, and why on each side.
@@ -443,11 +443,10 @@ impl BoxIndex for Dimension {
 fn any_allow_covers(policy: &CompiledPolicy, point: Point) -> bool {
     let candidates = policy.index.rules(point.data, point.purpose);
     candidates.allows.iter().any(|&index| {
-        policy.rules.get(index as usize).is_some_and(|rule| {
-            rule.covers(Dimension::Recipient, point.recipient)
-                && rule.covers(Dimension::Action, point.action)
-                && rule.covers(Dimension::Subject, point.subject)
-        })
+        policy
+            .rules
+            .get(index as usize)
+            .is_some_and(|rule| covers(rule, point))
     })
 }
 
@@ -456,11 +455,7 @@ fn clearance_between(policy: &CompiledPolicy, point: Point, low: Class, high: Cl
     let candidates = policy.index.rules(point.data, point.purpose);
     candidates.allows.iter().any(|&index| {
         policy.rules.get(index as usize).is_some_and(|rule| {
-            rule.clearance >= low
-                && rule.clearance < high
-                && rule.covers(Dimension::Recipient, point.recipient)
-                && rule.covers(Dimension::Action, point.action)
-                && rule.covers(Dimension::Subject, point.subject)
+            rule.clearance >= low && rule.clearance < high && covers(rule, point)
         })
     })
 }
@@ -473,17 +468,7 @@ fn facts_at(policy: &CompiledPolicy, point: Point) -> BTreeSet<compile::FactId> 
         let Some(rule) = policy.rules.get(index as usize) else {
             continue;
         };
-        let covers = Dimension::ALL.iter().all(|&d| {
-            let key = match d {
-                Dimension::Data => point.data,
-                Dimension::Purpose => point.purpose,
-                Dimension::Recipient => point.recipient,
-                Dimension::Action => point.action,
-                Dimension::Subject => point.subject,
-            };
-            rule.covers(d, key)
-        });
-        if !covers {
+        if !covers(rule, point) {
             continue;
         }
         if let Some(c) = &rule.condition {

@@ -293,8 +293,7 @@ impl<'a> Truths<'a> {
     }
 
     /// The truth at `purpose`; when it is unknown, the facts that were
-    /// missing are added to `missing` (on the first evaluation: a
-    /// remembered truth has been noted already).
+    /// missing are added to `missing`.
     #[inline]
     fn noting(
         &mut self,
@@ -328,11 +327,17 @@ impl<'a> Truths<'a> {
             self.true_.get(slot),
         ) {
             if known & bit != 0 {
-                return match (not_false & bit != 0, true_ & bit != 0) {
+                let truth = match (not_false & bit != 0, true_ & bit != 0) {
                     (false, _) => Truth::False,
                     (true, false) => Truth::Unknown,
                     (true, true) => Truth::True,
                 };
+                // Unknown is the rare case; what was missing is looked up
+                // again rather than remembered, so that a truth first
+                // learnt without noting still notes here.
+                if truth != Truth::Unknown || missing.is_none() {
+                    return truth;
+                }
             }
         }
         let Some(indexed) = self.index.conditions.get(id as usize) else {
@@ -411,7 +416,7 @@ fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Trace) -
 
 /// Whether a rule filed in the point's cell covers the point: the cell
 /// already holds only rules on its data category and purpose.
-fn covers(rule: &CompiledRule, point: Point) -> bool {
+pub(crate) fn covers(rule: &CompiledRule, point: Point) -> bool {
     rule.covers(Dimension::Recipient, point.recipient)
         && rule.covers(Dimension::Action, point.action)
         && rule.covers(Dimension::Subject, point.subject)

@@ -127,19 +127,15 @@ fn json_problem(source: &SourceFile, error: &serde_json::Error) -> Problem {
     let unknown_field = message
         .strip_prefix("unknown field `")
         .and_then(|rest| rest.split('`').next());
-    let help = if let Some(suggestion) = unknown_field.and_then(|field| {
-        crate::diagnostics::did_you_mean(
-            field,
-            [
-                "data",
-                "purpose",
-                "recipient",
-                "action",
-                "subject",
-                "context",
-            ],
-        )
-    }) {
+    // serde names the fields it knows ("expected one of `data`, ..."), so
+    // the suggestion follows the request type without a list of its own.
+    let known_fields = message
+        .split_once("expected one of ")
+        .map(|(_, list)| list.split(", ").map(|f| f.trim_matches('`')));
+    let help = if let Some(suggestion) = unknown_field
+        .zip(known_fields)
+        .and_then(|(field, known)| crate::diagnostics::did_you_mean(field, known))
+    {
         Some(suggestion)
     } else if message.contains("missing field `data`") {
         Some("every request names its data: {\"data\": [\"user.contact.email\"], ...}".into())

@@ -1,5 +1,7 @@
-//! The index the lean decision path reads: for each pair of a data category
-//! and a purpose, what is left to check of the rules that cover both.
+//! The rules filed by (data category, purpose): every decision and every
+//! analysis looks only at the rules of the cells its points fall in. Each
+//! cell lists those rules (for the explained path, diff and lint) and, for
+//! the lean path, what is left to check of them.
 //!
 //! A rule's data and purpose scopes are used up by the cell it is filed in;
 //! what remains is its condition (the basis's requirement and its own, as

@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use cedar_policy::{Authorizer, Decision, Entities, PolicySet};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use privet::conformance::{Expect, Suite};
+use privet::conformance::Suite;
 use privet::{Policy, Request, ResolvedRequest};
 use privet_cedar_bench::{Layout, entities, is_single_point, points, policy_set};
 
@@ -73,14 +73,11 @@ fn cedar_allows(
 }
 
 fn load(policy: &Policy) -> Vec<Case> {
-    let text = std::fs::read_to_string(here().join(CASES)).expect("the conformance file reads");
-    let suite: Suite = serde_json::from_str(&text).expect("a conformance file");
+    let suite = Suite::read(&here().join(CASES)).expect("the conformance file reads");
     let mut cases = Vec::new();
     for case in suite.cases {
-        let allow = match case.expect {
-            Expect::Allow => true,
-            Expect::Deny => false,
-            Expect::Error => continue,
+        let Some(allow) = case.expect.answer() else {
+            continue;
         };
         let request = Request::from_json(&case.request.to_string()).expect("a valid request");
         let resolved = policy.resolve(&request).expect("a request that resolves");
