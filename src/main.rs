@@ -404,6 +404,26 @@ pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
     }
 }
 
+/// A bad line of a batch, in one line: where on the line, what, and the
+/// help ("did you mean ..."), since there is no room for a rendered
+/// diagnostic.
+fn line_error(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| {
+            let mut text = problem.message.clone();
+            if let Some((_, _, column)) = problem.location() {
+                text.push_str(&format!(" at column {column}"));
+            }
+            if let Some(help) = &problem.help {
+                text.push_str(&format!(" ({help})"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn read_input(name: &str) -> Result<String, Problem> {
     let mut text = String::new();
     let result = if name == "-" {
@@ -505,8 +525,10 @@ fn eval_many(
         let outcome = line
             .map_err(|e| format!("cannot read the line: {e}"))
             .and_then(|line| {
-                let request = Request::from_json(&line).map_err(|p| p.message)?;
-                let decision = policy.decide(&request).map_err(|e| e.to_string())?;
+                let request = Request::from_json(&line).map_err(|p| line_error(&[p]))?;
+                let decision = policy
+                    .decide(&request)
+                    .map_err(|e| line_error(&e.problems()))?;
                 Ok((request, decision))
             });
         let written = match outcome {

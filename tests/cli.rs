@@ -260,9 +260,9 @@ fn batch_mode_answers_each_line_in_order() {
     assert_eq!(answers[0]["decision"], "allow");
     assert_eq!(answers[1]["decision"], "allow");
     assert!(
-        answers[2]["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("line 3:")),
+        answers[2]["error"].as_str().is_some_and(
+            |e| e.starts_with("line 3:") && e.contains("did you mean `user.contact.email`?")
+        ),
         "{}",
         answers[2]
     );
