@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::compile::{self, CompiledPolicy, Cond, FactKind, FactValue, KeyId, Taxonomy};
 use crate::eval::{Point, covers, point_outcome_partial};
-use crate::syntax::{ByDimension, Class, CompareOp, Dimension};
+use crate::syntax::{ByDimension, Class, Dimension};
 
 /// A region of requests decided differently, and why on each side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,7 +137,9 @@ fn named_in(cond: &Cond, fact: compile::FactId, out: &mut BTreeSet<KeyId>) {
 /// The purposes conditions name for one purpose-set fact, by name.
 fn named_for_fact(policy: &CompiledPolicy, fact: compile::FactId) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
-    conditions(policy).for_each(|c| named_in(c, fact, &mut ids));
+    policy
+        .conditions()
+        .for_each(|c| named_in(c, fact, &mut ids));
     let taxonomy = policy.taxonomy(Dimension::Purpose);
     ids.into_iter()
         .map(|id| taxonomy.key(id).to_string())
@@ -230,45 +232,6 @@ struct SharedFact {
     kind: FactKind,
 }
 
-fn thresholds(cond: &Cond, fact: compile::FactId, out: &mut BTreeSet<i64>) {
-    match cond {
-        Cond::Compare(f, op, n) if *f == fact => match op {
-            CompareOp::Lt | CompareOp::Ge => {
-                out.insert(*n);
-            }
-            CompareOp::Le | CompareOp::Gt => {
-                out.insert(n.saturating_add(1));
-            }
-            CompareOp::Eq | CompareOp::Ne => {
-                out.insert(*n);
-                out.insert(n.saturating_add(1));
-            }
-        },
-        Cond::Not(inner) => thresholds(inner, fact, out),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| thresholds(p, fact, out)),
-        _ => {}
-    }
-}
-
-fn members_named(cond: &Cond, fact: compile::FactId, out: &mut u64) {
-    match cond {
-        Cond::EnumMember { fact: f, mask } if *f == fact => *out |= mask,
-        Cond::Not(inner) => members_named(inner, fact, out),
-        Cond::And(parts) | Cond::Or(parts) => {
-            parts.iter().for_each(|p| members_named(p, fact, out))
-        }
-        _ => {}
-    }
-}
-
-fn conditions(policy: &CompiledPolicy) -> impl Iterator<Item = &Cond> {
-    policy
-        .rules
-        .iter()
-        .filter_map(|r| r.condition.as_ref())
-        .chain(policy.bases.iter().filter_map(|b| b.requires.as_ref()))
-}
-
 /// Representative values of a fact at a point whose purpose is `purpose`
 /// (the name of the atom's representative).
 fn domain(
@@ -297,8 +260,10 @@ fn domain(
         }
         FactKind::Int => {
             let mut points = BTreeSet::new();
-            conditions(old).for_each(|c| thresholds(c, fact.old, &mut points));
-            conditions(new).for_each(|c| thresholds(c, fact.new, &mut points));
+            old.conditions()
+                .for_each(|c| c.region_starts(fact.old, &mut points));
+            new.conditions()
+                .for_each(|c| c.region_starts(fact.new, &mut points));
             // Cubes hold at most 64 values per fact.
             let bounds: Vec<i64> = points.into_iter().take(60).collect();
             let name = &fact.name;
@@ -365,9 +330,11 @@ fn domain(
         }
         FactKind::EnumSet(members) => {
             let mut mask = 0u64;
-            conditions(old).for_each(|c| members_named(c, fact.old, &mut mask));
+            old.conditions()
+                .for_each(|c| c.members_named(fact.old, &mut mask));
             let mut new_mask = 0u64;
-            conditions(new).for_each(|c| members_named(c, fact.new, &mut new_mask));
+            new.conditions()
+                .for_each(|c| c.members_named(fact.new, &mut new_mask));
             let named: Vec<&str> = members
                 .iter()
                 .enumerate()

@@ -3,7 +3,7 @@
 // Problems are large and rare; see lib.rs.
 #![allow(clippy::result_large_err)]
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,6 +28,7 @@ macro_rules! err { ($($arg:tt)*) => { emit!(write, std::io::stderr(), $($arg)*) 
 macro_rules! errln { ($($arg:tt)*) => { emit!(writeln, std::io::stderr(), $($arg)*) }; }
 
 mod cli {
+    pub mod batch;
     pub mod diff;
     pub mod fmt;
     pub mod graph;
@@ -262,7 +263,7 @@ fn main() -> ExitCode {
                 fail_on_deny,
                 colour,
             ),
-            (None, Some(requests)) => eval_many(
+            (None, Some(requests)) => cli::batch::eval_many(
                 &policy,
                 &requests,
                 format.unwrap_or(Format::Json),
@@ -407,7 +408,7 @@ pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
 /// A bad line of a batch, in one line: where on the line, what, and the
 /// help ("did you mean ..."), since there is no room for a rendered
 /// diagnostic.
-fn line_error(problems: &[Problem]) -> String {
+pub(crate) fn line_error(problems: &[Problem]) -> String {
     problems
         .iter()
         .map(|problem| {
@@ -488,91 +489,9 @@ fn eval_one(
     }
 }
 
-fn eval_many(
-    policy_path: &Path,
-    requests_path: &str,
-    format: Format,
-    fail_on_deny: bool,
-    colour: bool,
-) -> u8 {
-    let Some(policy) = load_policy(policy_path, colour) else {
-        return BAD_INPUT;
-    };
-    let reader: Box<dyn BufRead> = if requests_path == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(requests_path) {
-            Ok(file) => Box::new(std::io::BufReader::new(file)),
-            Err(error) => {
-                report(
-                    &[Problem::error(
-                        "privet::io",
-                        format!("cannot read {requests_path}: {error}"),
-                    )
-                    .with_help("check the path")],
-                    colour,
-                );
-                return BAD_INPUT;
-            }
-        }
-    };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut bad_lines = 0usize;
-    let mut denied = 0usize;
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let outcome = line
-            .map_err(|e| format!("cannot read the line: {e}"))
-            .and_then(|line| {
-                let request = Request::from_json(&line).map_err(|p| line_error(&[p]))?;
-                let decision = policy
-                    .decide(&request)
-                    .map_err(|e| line_error(&e.problems()))?;
-                Ok((request, decision))
-            });
-        let written = match outcome {
-            Ok((request, decision)) => {
-                if !decision.allowed {
-                    denied += 1;
-                }
-                match format {
-                    Format::Json => serde_json::to_writer(&mut out, &decision)
-                        .map_err(std::io::Error::other)
-                        .and_then(|()| out.write_all(b"\n")),
-                    Format::Text => writeln!(out, "{number}: {}", summary(&request, &decision)),
-                }
-            }
-            Err(message) => {
-                bad_lines += 1;
-                let message = format!("line {number}: {message}");
-                match format {
-                    Format::Json => writeln!(out, "{}", serde_json::json!({ "error": message })),
-                    Format::Text => writeln!(out, "{number}: error: {message}"),
-                }
-            }
-        };
-        if written.is_err() {
-            // The reader of our output went away (a closed pipe): stop quietly.
-            return BAD_INPUT;
-        }
-    }
-    if out.flush().is_err() {
-        return BAD_INPUT;
-    }
-    if bad_lines > 0 {
-        errln!("privet: {bad_lines} invalid request line(s)");
-        BAD_INPUT
-    } else if fail_on_deny && denied > 0 {
-        FAILED
-    } else {
-        OK
-    }
-}
-
 /// "ALLOW user.contact.email for marketing to first_party (use)".
-fn summary(request: &Request, decision: &Decision) -> String {
-    let verdict = if decision.allowed { "ALLOW" } else { "DENY " };
+pub(crate) fn summary(request: &Request, allowed: bool) -> String {
+    let verdict = if allowed { "ALLOW" } else { "DENY " };
     let recipient = request.recipient.as_deref().unwrap_or("first_party");
     let action = request
         .action
@@ -592,7 +511,7 @@ fn summary(request: &Request, decision: &Decision) -> String {
 
 /// A decision in words, for people.
 fn explain(request: &Request, decision: &Decision) -> String {
-    let mut out = summary(request, decision);
+    let mut out = summary(request, decision.allowed);
     if let Some(class) = decision.class {
         out.push_str(&format!("\n  data class: {class}"));
     }

@@ -127,6 +127,13 @@ impl Policy {
     pub fn is_allowed(&self, request: &ResolvedRequest) -> bool {
         eval::is_allowed(&self.compiled, request)
     }
+
+    /// Writes into `key` what of `request` this policy decides on: requests
+    /// with equal keys get the same decision, so a caller may keep
+    /// decisions under their keys. See [`ResolvedRequest::decision_key`].
+    pub fn decision_key(&self, request: &ResolvedRequest, key: &mut Vec<u64>) {
+        request.decision_key(&self.compiled, key);
+    }
 }
 
 /// The `.privet` files a policy path names: the file itself, or the files

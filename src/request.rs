@@ -209,6 +209,30 @@ pub struct ResolvedRequest {
     pub class: Class,
 }
 
+impl ResolvedRequest {
+    /// Writes into `key` (cleared first) everything of this request that
+    /// `policy` decides on: its keys, and of each fact only what the
+    /// policy's conditions can tell apart ([`compile::FactRegions`]: an age
+    /// of 30 or 40 where the policy asks only `< 13`, the purposes a
+    /// consent covers rather than how they were listed). Two requests with
+    /// equal keys get the same decision, to the last reason and hint, so a
+    /// decision can be kept under its key and reused.
+    pub fn decision_key(&self, policy: &CompiledPolicy, key: &mut Vec<u64>) {
+        key.clear();
+        key.push(self.data.len() as u64);
+        key.extend(self.data.iter().map(|&d| u64::from(d)));
+        key.push(self.purpose.map_or(0, |p| u64::from(p) + 1));
+        key.extend([self.recipient, self.action, self.subject].map(u64::from));
+        let no_regions = compile::FactRegions::default();
+        for (id, value) in self.facts.iter().enumerate() {
+            // A fact the policy does not know (a request resolved against
+            // another policy) is keyed as it is.
+            let regions = policy.regions.get(id).unwrap_or(&no_regions);
+            regions.push_key(value.as_ref(), key);
+        }
+    }
+}
+
 /// Resolve `request` against `policy`; `source`, when given, is the JSON
 /// the request came from, so errors can point into it.
 pub fn resolve(

@@ -270,6 +270,85 @@ fn batch_mode_answers_each_line_in_order() {
 }
 
 #[test]
+fn batch_decisions_kept_for_repeats_match_fresh_ones() {
+    // A batch reuses the decision of an equal line, or of a request with
+    // an equal decision key; every line must still get exactly the
+    // decision `--request` gives it alone.
+    let policy = "policies/huawei/global-2016.privet";
+    let lines = [
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 30}}"#,
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 30}}"#,
+        // The same region of ages for the policy: same key.
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 71}}"#,
+        // Another region: a child.
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 12}}"#,
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email", "context": {"subject_age": 30, "consent": ["marketing", "analytics"]}}"#,
+        r#"{"context": {"consent": ["analytics", "marketing"], "subject_age": 44}, "purpose": "marketing.communications.email", "data": ["user.contact.email"]}"#,
+        r#"{"data": "user.contact.email", "purpose": "marketing.communications.email"}"#,
+        r#"{"data": "user.contact.emial"}"#,
+        r#"{"data": "user.contact.emial"}"#,
+        r#"{"data": ["user.name", "user.contact"], "purpose": "essential.service", "recipient": "processor", "context": {"subject_age": 30}}"#,
+        r#"{"data": ["user.contact", "user.name"], "purpose": "essential.service", "recipient": "processor", "context": {"subject_age": 30}}"#,
+    ];
+    let requests = Scratch::new("kept.jsonl", &lines.join("\n"));
+    let output = privet(&["eval", policy, "--requests", requests.path()], "");
+    assert_eq!(code(&output), 2, "two lines are bad");
+    let answers: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(answers.len(), lines.len());
+    for (number, (line, answer)) in (1..).zip(lines.iter().zip(&answers)) {
+        let alone = privet(
+            &["eval", policy, "--request", "-", "--format", "json"],
+            line,
+        );
+        if code(&alone) == 2 {
+            let error = answer["error"].as_str().expect("an error line");
+            assert!(error.starts_with(&format!("line {number}: ")), "{error}");
+            continue;
+        }
+        let fresh: serde_json::Value = serde_json::from_str(&stdout(&alone)).expect("json");
+        assert_eq!(answer, &fresh, "line {number}: {line}");
+    }
+    // The lines chosen above do decide differently where they should.
+    assert_eq!(answers[0], answers[2]);
+    assert_ne!(answers[0], answers[3]);
+    assert_ne!(answers[0], answers[4]);
+    assert_ne!(
+        answers[9], answers[10],
+        "the order of data items shows in the reasons"
+    );
+
+    // In words, each line names its request as written.
+    let output = privet(
+        &[
+            "eval",
+            policy,
+            "--requests",
+            requests.path(),
+            "--format",
+            "text",
+        ],
+        "",
+    );
+    let text = stdout(&output);
+    let said: Vec<&str> = text.lines().collect();
+    assert!(
+        said[9].starts_with("10: DENY  user.name, user.contact for essential.service"),
+        "{text}"
+    );
+    assert!(
+        said[10].starts_with("11: DENY  user.contact, user.name for essential.service"),
+        "{text}"
+    );
+    assert!(
+        said[8].starts_with("9: error: line 9: unknown data category"),
+        "{text}"
+    );
+}
+
+#[test]
 fn batch_mode_reads_standard_input() {
     let policy = Scratch::new("batch-stdin.privet", SHOP);
     let output = privet(

@@ -3,6 +3,7 @@
 //! compiled, rules reduced to bitsets over key ids.
 
 mod index;
+mod regions;
 mod taxonomy;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +15,7 @@ pub use index::{
     AllowGroup, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach,
     RuleConditions,
 };
+pub use regions::FactRegions;
 pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
@@ -306,6 +308,8 @@ pub struct CompiledPolicy {
     /// The rules filed by data category and purpose: every decision and
     /// every analysis looks only at the rules of its cells.
     pub index: DecisionIndex,
+    /// By fact id: what of each fact's value the conditions tell apart.
+    pub regions: Vec<FactRegions>,
 }
 
 impl CompiledPolicy {
@@ -498,7 +502,7 @@ impl Compiler {
             }
         }
         let index = DecisionIndex::build(&rules, &bases, &taxonomies);
-        Some(CompiledPolicy {
+        let mut policy = CompiledPolicy {
             name,
             title,
             taxonomies,
@@ -508,7 +512,10 @@ impl Compiler {
             obligations,
             rules,
             index,
-        })
+            regions: Vec::new(),
+        };
+        policy.regions = regions::fact_regions(&policy);
+        Some(policy)
     }
 
     /// Report a second declaration of the same name; true if it was one.

@@ -1,0 +1,218 @@
+//! `privet eval --requests`: one decision per line, for audits that replay
+//! millions of processing records.
+//!
+//! Such a stream asks the same few questions over and over: the same
+//! service, data and purpose, with contexts that differ only in what the
+//! policy cannot see (an age of 34 or 35 where it asks only `< 13`). So each
+//! decision is kept, rendered, under two keys: the exact text of its line
+//! (a repeated line is not parsed again) and its decision key
+//! ([`ResolvedRequest::decision_key`]: the request's keys, and of its facts
+//! only what the policy's conditions tell apart; equal keys are decided
+//! exactly alike). Only the first request of each kind pays for the
+//! explained walk and for rendering its JSON.
+
+use std::borrow::Cow;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use foldhash::{HashMap, HashMapExt};
+use privet::diagnostics::Problem;
+use privet::{Policy, Request, ResolvedRequest};
+
+use crate::{BAD_INPUT, FAILED, Format, OK, line_error, load_policy, report, summary};
+
+/// How many distinct lines, and distinct decision keys, a batch keeps
+/// decisions for. Past that, requests are still decided, just not kept, so
+/// memory stays bounded (about 50 MiB at the global policy's ~700 bytes of
+/// JSON and keys an entry) whatever the input.
+const KEPT_AT_MOST: usize = 1 << 16;
+
+/// A decision as `--format json` prints it.
+struct Kept {
+    allowed: bool,
+    json: Box<str>,
+}
+
+/// A decision kept in a slot, or one decided after the batch stopped keeping.
+enum Decided {
+    Slot(usize),
+    Unkept(Kept),
+}
+
+struct Batch<'p> {
+    policy: &'p Policy,
+    kept: Vec<Kept>,
+    by_line: HashMap<Box<str>, usize>,
+    by_key: HashMap<Box<[u64]>, usize>,
+    /// The decision key of the request at hand.
+    key: Vec<u64>,
+}
+
+impl<'p> Batch<'p> {
+    fn new(policy: &'p Policy) -> Self {
+        Batch {
+            policy,
+            kept: Vec::new(),
+            by_line: HashMap::new(),
+            by_key: HashMap::new(),
+            key: Vec::new(),
+        }
+    }
+
+    /// The request on a line, resolved, or what is wrong with the line.
+    fn resolve(&self, line: &str) -> Result<(Request, ResolvedRequest), String> {
+        let request = Request::from_json(line).map_err(|p| line_error(&[p]))?;
+        let resolved = self
+            .policy
+            .resolve(&request)
+            .map_err(|e| line_error(&e.problems()))?;
+        Ok((request, resolved))
+    }
+
+    /// The decision on `request`: one kept under an equal decision key, or
+    /// decided now (and kept while there is room).
+    fn decide(&mut self, request: &ResolvedRequest) -> Result<Decided, String> {
+        self.policy.decision_key(request, &mut self.key);
+        if let Some(&slot) = self.by_key.get(self.key.as_slice()) {
+            return Ok(Decided::Slot(slot));
+        }
+        let decision = self.policy.decide_resolved(request);
+        let kept = Kept {
+            allowed: decision.allowed,
+            json: serde_json::to_string(&decision)
+                .map_err(|e| format!("cannot write the decision: {e}"))?
+                .into(),
+        };
+        if self.by_key.len() >= KEPT_AT_MOST {
+            return Ok(Decided::Unkept(kept));
+        }
+        let slot = self.kept.len();
+        self.kept.push(kept);
+        self.by_key.insert(self.key.as_slice().into(), slot);
+        Ok(Decided::Slot(slot))
+    }
+
+    /// A line's answer: whether its request is allowed, and what to print
+    /// (the decision as JSON, or in words for `Format::Text`); or what is
+    /// wrong with the line.
+    fn answer(&mut self, line: &str, format: Format) -> Result<(bool, Cow<'_, str>), String> {
+        if format == Format::Json {
+            if let Some(&slot) = self.by_line.get(line) {
+                return self.slot(slot);
+            }
+        }
+        let (request, resolved) = self.resolve(line)?;
+        let kept = match self.decide(&resolved)? {
+            Decided::Slot(slot) if format == Format::Json => {
+                if self.by_line.len() < KEPT_AT_MOST {
+                    self.by_line.insert(line.into(), slot);
+                }
+                return self.slot(slot);
+            }
+            Decided::Slot(slot) => self.slot(slot)?.0,
+            Decided::Unkept(kept) if format == Format::Json => {
+                return Ok((kept.allowed, Cow::Owned(kept.json.into())));
+            }
+            Decided::Unkept(kept) => kept.allowed,
+        };
+        // In words, the request is named as it was written.
+        Ok((kept, Cow::Owned(summary(&request, kept))))
+    }
+
+    fn slot(&self, slot: usize) -> Result<(bool, Cow<'_, str>), String> {
+        let kept = self
+            .kept
+            .get(slot)
+            .ok_or("internal error: a kept decision is missing")?;
+        Ok((kept.allowed, Cow::Borrowed(&kept.json)))
+    }
+}
+
+/// `privet eval POLICY --requests FILE|-`.
+pub(crate) fn eval_many(
+    policy_path: &Path,
+    requests_path: &str,
+    format: Format,
+    fail_on_deny: bool,
+    colour: bool,
+) -> u8 {
+    let Some(policy) = load_policy(policy_path, colour) else {
+        return BAD_INPUT;
+    };
+    let mut reader: Box<dyn BufRead> = if requests_path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(requests_path) {
+            Ok(file) => Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+            Err(error) => {
+                report(
+                    &[Problem::error(
+                        "privet::io",
+                        format!("cannot read {requests_path}: {error}"),
+                    )
+                    .with_help("check the path")],
+                    colour,
+                );
+                return BAD_INPUT;
+            }
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut batch = Batch::new(&policy);
+    let mut bad_lines = 0usize;
+    let mut denied = 0usize;
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        let read = match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) => break,
+            Ok(read) => Ok(read),
+            Err(error) => Err(format!("cannot read the line: {error}")),
+        };
+        let stop = read.is_err();
+        let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let answer = read.and_then(|_| {
+            std::str::from_utf8(line).map_err(|e| format!("cannot read the line: {e}"))
+        });
+        let written = match answer.and_then(|line| batch.answer(line, format)) {
+            Ok((allowed, text)) => {
+                denied += usize::from(!allowed);
+                match format {
+                    Format::Json => out
+                        .write_all(text.as_bytes())
+                        .and_then(|()| out.write_all(b"\n")),
+                    Format::Text => writeln!(out, "{number}: {text}"),
+                }
+            }
+            Err(message) => {
+                bad_lines += 1;
+                let message = format!("line {number}: {message}");
+                match format {
+                    Format::Json => writeln!(out, "{}", serde_json::json!({ "error": message })),
+                    Format::Text => writeln!(out, "{number}: error: {message}"),
+                }
+            }
+        };
+        if written.is_err() {
+            // The reader of our output went away (a closed pipe): stop quietly.
+            return BAD_INPUT;
+        }
+        if stop {
+            // The input itself failed; what follows cannot be trusted.
+            break;
+        }
+    }
+    if out.flush().is_err() {
+        return BAD_INPUT;
+    }
+    if bad_lines > 0 {
+        errln!("privet: {bad_lines} invalid request line(s)");
+        BAD_INPUT
+    } else if fail_on_deny && denied > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}

@@ -1,0 +1,216 @@
+//! What of a fact's value a policy can tell apart.
+//!
+//! A policy reads a whole number only through comparisons with constants,
+//! and an enumerated set only through the members its conditions name. So
+//! the values of a fact fall into regions that every condition decides
+//! alike: `subject_age` under `< 13` and `>= 16` has three (below 13, 13 to
+//! 15, 16 and above). Two requests whose facts lie in the same regions get
+//! the same decision, which makes the regions part of a key under which a
+//! decision can be kept and reused (`privet eval --requests`), and gives
+//! `diff` the values it must try.
+
+use std::collections::BTreeSet;
+
+use super::{CompiledPolicy, Cond, FactId, FactKind, FactValue};
+use crate::syntax::CompareOp;
+
+/// The regions of one fact's values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactRegions {
+    /// A whole-number fact: where each region starts, ascending. Values
+    /// below the first start form one more region.
+    pub starts: Vec<i64>,
+    /// An enumerated set: the members some condition names; no condition
+    /// can see the others.
+    pub named: u64,
+}
+
+impl FactRegions {
+    /// The start of the region `n` lies in; below every start, the smallest
+    /// number stands for that region.
+    pub fn region_of(&self, n: i64) -> i64 {
+        let at_or_below = self.starts.partition_point(|start| *start <= n);
+        at_or_below
+            .checked_sub(1)
+            .and_then(|i| self.starts.get(i))
+            .copied()
+            .unwrap_or(i64::MIN)
+    }
+
+    /// Appends to `key` what of `value` the policy can see, one tag word
+    /// first so that values of different kinds never meet: a number's
+    /// region, the named members held, the purposes covered (conditions
+    /// read what the listed purposes cover, not the list).
+    pub fn push_key(&self, value: Option<&FactValue>, key: &mut Vec<u64>) {
+        match value {
+            None => key.push(0),
+            Some(FactValue::Bool(b)) => key.push(1 + u64::from(*b)),
+            Some(FactValue::Int(n)) => key.extend([3, self.region_of(*n) as u64]),
+            Some(FactValue::Members(held)) => key.extend([4, held & self.named]),
+            Some(FactValue::Purposes { covered, .. }) => {
+                let blocks = covered.as_slice();
+                key.extend([5, blocks.len() as u64]);
+                key.extend(blocks.iter().map(|&block| block as u64));
+            }
+        }
+    }
+}
+
+impl Cond {
+    /// Adds where a new region of `fact`'s values starts for each comparison
+    /// in this condition: every comparison is constant between two starts.
+    pub fn region_starts(&self, fact: FactId, out: &mut BTreeSet<i64>) {
+        match self {
+            Cond::Compare(f, op, n) if *f == fact => match op {
+                CompareOp::Lt | CompareOp::Ge => {
+                    out.insert(*n);
+                }
+                CompareOp::Le | CompareOp::Gt => {
+                    out.insert(n.saturating_add(1));
+                }
+                CompareOp::Eq | CompareOp::Ne => {
+                    out.insert(*n);
+                    out.insert(n.saturating_add(1));
+                }
+            },
+            Cond::Not(inner) => inner.region_starts(fact, out),
+            Cond::And(parts) | Cond::Or(parts) => {
+                parts.iter().for_each(|p| p.region_starts(fact, out))
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds the members of the enumerated set `fact` that this condition names.
+    pub fn members_named(&self, fact: FactId, out: &mut u64) {
+        match self {
+            Cond::EnumMember { fact: f, mask } if *f == fact => *out |= mask,
+            Cond::Not(inner) => inner.members_named(fact, out),
+            Cond::And(parts) | Cond::Or(parts) => {
+                parts.iter().for_each(|p| p.members_named(fact, out))
+            }
+            _ => {}
+        }
+    }
+}
+
+impl CompiledPolicy {
+    /// Every condition the policy evaluates: the rules' own and what their
+    /// legal bases require.
+    pub fn conditions(&self) -> impl Iterator<Item = &Cond> {
+        self.rules
+            .iter()
+            .filter_map(|r| r.condition.as_ref())
+            .chain(self.bases.iter().filter_map(|b| b.requires.as_ref()))
+    }
+}
+
+/// The regions of every fact of `policy`, by fact id.
+pub(super) fn fact_regions(policy: &CompiledPolicy) -> Vec<FactRegions> {
+    (0..policy.facts.len())
+        .map(|id| {
+            let fact = id as FactId;
+            let mut regions = FactRegions::default();
+            match policy.facts.get(id).map(|f| &f.kind) {
+                Some(FactKind::Int) => {
+                    let mut starts = BTreeSet::new();
+                    policy
+                        .conditions()
+                        .for_each(|c| c.region_starts(fact, &mut starts));
+                    regions.starts = starts.into_iter().collect();
+                }
+                Some(FactKind::EnumSet(_)) => policy
+                    .conditions()
+                    .for_each(|c| c.members_named(fact, &mut regions.named)),
+                _ => {}
+            }
+            regions
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regions(starts: &[i64]) -> FactRegions {
+        FactRegions {
+            starts: starts.to_vec(),
+            named: 0,
+        }
+    }
+
+    fn rep(regions: &FactRegions, n: i64) -> i64 {
+        regions.region_of(n)
+    }
+
+    #[test]
+    fn a_number_stands_for_the_start_of_its_region() {
+        // `< 13` and `>= 16`: below 13, 13..=15, 16 and above.
+        let age = regions(&[13, 16]);
+        assert_eq!(rep(&age, 12), i64::MIN);
+        assert_eq!(rep(&age, i64::MIN), i64::MIN);
+        assert_eq!(rep(&age, 13), 13);
+        assert_eq!(rep(&age, 15), 13);
+        assert_eq!(rep(&age, 16), 16);
+        assert_eq!(rep(&age, i64::MAX), 16);
+        // No comparison at all: one region.
+        assert_eq!(rep(&regions(&[]), 40), i64::MIN);
+    }
+
+    #[test]
+    fn comparisons_start_regions_where_their_truth_changes() {
+        let mut starts = BTreeSet::new();
+        for (op, n) in [
+            (CompareOp::Lt, 13),
+            (CompareOp::Le, 20),
+            (CompareOp::Gt, 30),
+            (CompareOp::Eq, 40),
+            (CompareOp::Ne, i64::MAX),
+        ] {
+            Cond::Compare(0, op, n).region_starts(0, &mut starts);
+        }
+        Cond::Compare(1, CompareOp::Lt, 99).region_starts(0, &mut starts);
+        assert_eq!(
+            starts.into_iter().collect::<Vec<_>>(),
+            [13, 21, 31, 40, 41, i64::MAX]
+        );
+    }
+
+    #[test]
+    fn members_no_condition_names_leave_the_key_alone() {
+        let named = FactRegions {
+            starts: Vec::new(),
+            named: 0b0110,
+        };
+        let key = |held: u64| {
+            let mut key = Vec::new();
+            named.push_key(Some(&FactValue::Members(held)), &mut key);
+            key
+        };
+        assert_eq!(key(0b1011), key(0b0010));
+        assert_ne!(key(0b0010), key(0b0100));
+    }
+
+    #[test]
+    fn kinds_and_unknown_never_share_a_key() {
+        let none = FactRegions::default();
+        let key = |value: Option<FactValue>| {
+            let mut key = Vec::new();
+            none.push_key(value.as_ref(), &mut key);
+            key
+        };
+        let keys = [
+            key(None),
+            key(Some(FactValue::Bool(false))),
+            key(Some(FactValue::Bool(true))),
+            key(Some(FactValue::Int(0))),
+            key(Some(FactValue::Members(0))),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in keys.iter().skip(i + 1) {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}
