@@ -21,11 +21,13 @@ use privet::{Policy, Request, ResolvedRequest};
 
 use crate::{BAD_INPUT, FAILED, Format, OK, line_error, load_policy, report, summary};
 
-/// How many distinct lines, and distinct decision keys, a batch keeps
-/// decisions for. Past that, requests are still decided, just not kept, so
-/// memory stays bounded (about 50 MiB at the global policy's ~700 bytes of
-/// JSON and keys an entry) whatever the input.
-const KEPT_AT_MOST: usize = 1 << 16;
+/// How many bytes of decisions, keys and lines a batch keeps. Past that,
+/// requests are still decided, just not kept, so memory stays bounded
+/// whatever the input. It holds some 20,000 of the global policy's
+/// decisions, and a stream with fewer distinct questions than that (an
+/// audit) is decided almost entirely from what is kept; a larger budget
+/// only slowed a stream of ever new questions (BENCHMARKS.md §3).
+const KEPT_BYTES_AT_MOST: usize = 16 << 20;
 
 /// A decision as `--format json` prints it.
 struct Kept {
@@ -44,6 +46,8 @@ struct Batch<'p> {
     kept: Vec<Kept>,
     by_line: HashMap<Box<str>, usize>,
     by_key: HashMap<Box<[u64]>, usize>,
+    /// What the three above hold, in bytes of text and keys.
+    kept_bytes: usize,
     /// The decision key of the request at hand.
     key: Vec<u64>,
 }
@@ -55,6 +59,7 @@ impl<'p> Batch<'p> {
             kept: Vec::new(),
             by_line: HashMap::new(),
             by_key: HashMap::new(),
+            kept_bytes: 0,
             key: Vec::new(),
         }
     }
@@ -83,10 +88,11 @@ impl<'p> Batch<'p> {
                 .map_err(|e| format!("cannot write the decision: {e}"))?
                 .into(),
         };
-        if self.by_key.len() >= KEPT_AT_MOST {
+        if self.kept_bytes >= KEPT_BYTES_AT_MOST {
             return Ok(Decided::Unkept(kept));
         }
         let slot = self.kept.len();
+        self.kept_bytes += kept.json.len() + size_of_val(self.key.as_slice());
         self.kept.push(kept);
         self.by_key.insert(self.key.as_slice().into(), slot);
         Ok(Decided::Slot(slot))
@@ -104,7 +110,8 @@ impl<'p> Batch<'p> {
         let (request, resolved) = self.resolve(line)?;
         let kept = match self.decide(&resolved)? {
             Decided::Slot(slot) if format == Format::Json => {
-                if self.by_line.len() < KEPT_AT_MOST {
+                if self.kept_bytes < KEPT_BYTES_AT_MOST {
+                    self.kept_bytes += line.len();
                     self.by_line.insert(line.into(), slot);
                 }
                 return self.slot(slot);
