@@ -103,6 +103,17 @@ impl Policy {
         Ok(request::resolve(&self.compiled, request, Some(source))?)
     }
 
+    /// Resolve request JSON (as [`Request::from_json`] then
+    /// [`Policy::resolve`] would), reading a valid request without copying
+    /// its strings: the way in for batches.
+    pub fn resolve_json(&self, text: &str) -> Result<ResolvedRequest, Error> {
+        match request::resolve_json(&self.compiled, text) {
+            Some(resolved) => Ok(resolved),
+            // Anything unusual, errors above all, is read the full way.
+            None => self.resolve(&Request::from_json(text)?),
+        }
+    }
+
     /// Decide, explaining why; an invalid request is an error.
     pub fn decide(&self, request: &Request) -> Result<Decision, Error> {
         let resolved = self.resolve(request)?;

@@ -8,6 +8,9 @@ use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
 use crate::syntax::{Class, Dimension, Span};
 
+mod fast;
+pub(crate) use fast::resolve_json;
+
 /// A question for a policy: may this data be used for this purpose, by this
 /// action, shared with this recipient, about this subject, in this context?
 ///
@@ -273,18 +276,12 @@ pub fn resolve(
         Dimension::Recipient,
         request.recipient.as_deref().unwrap_or("first_party"),
     )?;
-    let default_action = if request
-        .recipient
-        .as_deref()
-        .is_none_or(|r| r == "first_party")
-    {
-        "use"
-    } else {
-        "share"
-    };
     let action = key(
         Dimension::Action,
-        request.action.as_deref().unwrap_or(default_action),
+        request
+            .action
+            .as_deref()
+            .unwrap_or(default_action(request.recipient.as_deref())),
     )?;
     let subject = key(
         Dimension::Subject,
@@ -334,13 +331,38 @@ pub fn resolve(
             *slot = Some(resolved);
         }
     }
+    Ok(finish(
+        policy, data, purpose, recipient, action, subject, facts,
+    ))
+}
+
+/// The action a request that names none is taken to ask about: `use` by
+/// the controller itself, `share` with anyone else.
+fn default_action(recipient: Option<&str>) -> &'static str {
+    if recipient.is_none_or(|r| r == "first_party") {
+        "use"
+    } else {
+        "share"
+    }
+}
+
+/// A request of resolved parts, at the combined class of its data.
+fn finish(
+    policy: &CompiledPolicy,
+    data: Vec<KeyId>,
+    purpose: Option<KeyId>,
+    recipient: KeyId,
+    action: KeyId,
+    subject: KeyId,
+    facts: Vec<Option<FactValue>>,
+) -> ResolvedRequest {
     let taxonomy = policy.taxonomy(Dimension::Data);
     let class = data
         .iter()
         .map(|&id| taxonomy.class(id))
         .max()
         .unwrap_or(Class::NonPersonal);
-    Ok(ResolvedRequest {
+    ResolvedRequest {
         data,
         purpose,
         recipient,
@@ -348,7 +370,7 @@ pub fn resolve(
         subject,
         facts,
         class,
-    })
+    }
 }
 
 fn fact_value(

@@ -1,5 +1,7 @@
 //! Any bytes as a request against the shipped global policy: an error or a
-//! decision, and `allowed()` agrees with `decide()`.
+//! decision, `allowed()` agrees with `decide()`, and the batch's way in
+//! (`resolve_json`, which reads plain requests on a fast path of its own)
+//! resolves exactly what the full path resolves.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -20,6 +22,10 @@ fn policy() -> &'static Policy {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    let full = Request::from_json(text)
+        .ok()
+        .and_then(|request| policy().resolve(&request).ok());
+    assert_eq!(policy().resolve_json(text).ok(), full, "{text}");
     let Ok(request) = Request::from_json(text) else { return };
     let allowed = policy().allowed(&request);
     match policy().decide(&request) {

@@ -64,16 +64,6 @@ impl<'p> Batch<'p> {
         }
     }
 
-    /// The request on a line, resolved, or what is wrong with the line.
-    fn resolve(&self, line: &str) -> Result<(Request, ResolvedRequest), String> {
-        let request = Request::from_json(line).map_err(|p| line_error(&[p]))?;
-        let resolved = self
-            .policy
-            .resolve(&request)
-            .map_err(|e| line_error(&e.problems()))?;
-        Ok((request, resolved))
-    }
-
     /// The decision on `request`: one kept under an equal decision key, or
     /// decided now (and kept while there is room).
     fn decide(&mut self, request: &ResolvedRequest) -> Result<Decided, String> {
@@ -102,28 +92,44 @@ impl<'p> Batch<'p> {
     /// (the decision as JSON, or in words for `Format::Text`); or what is
     /// wrong with the line.
     fn answer(&mut self, line: &str, format: Format) -> Result<(bool, Cow<'_, str>), String> {
-        if format == Format::Json {
-            if let Some(&slot) = self.by_line.get(line) {
-                return self.slot(slot);
-            }
+        match format {
+            Format::Json => self.json(line),
+            Format::Text => self.words(line),
         }
-        let (request, resolved) = self.resolve(line)?;
-        let kept = match self.decide(&resolved)? {
-            Decided::Slot(slot) if format == Format::Json => {
+    }
+
+    fn json(&mut self, line: &str) -> Result<(bool, Cow<'_, str>), String> {
+        if let Some(&slot) = self.by_line.get(line) {
+            return self.slot(slot);
+        }
+        let resolved = self
+            .policy
+            .resolve_json(line)
+            .map_err(|e| line_error(&e.problems()))?;
+        match self.decide(&resolved)? {
+            Decided::Slot(slot) => {
                 if self.kept_bytes < KEPT_BYTES_AT_MOST {
                     self.kept_bytes += line.len();
                     self.by_line.insert(line.into(), slot);
                 }
-                return self.slot(slot);
+                self.slot(slot)
             }
+            Decided::Unkept(kept) => Ok((kept.allowed, Cow::Owned(kept.json.into()))),
+        }
+    }
+
+    /// In words, the request is named as it was written.
+    fn words(&mut self, line: &str) -> Result<(bool, Cow<'_, str>), String> {
+        let request = Request::from_json(line).map_err(|p| line_error(&[p]))?;
+        let resolved = self
+            .policy
+            .resolve(&request)
+            .map_err(|e| line_error(&e.problems()))?;
+        let allowed = match self.decide(&resolved)? {
             Decided::Slot(slot) => self.slot(slot)?.0,
-            Decided::Unkept(kept) if format == Format::Json => {
-                return Ok((kept.allowed, Cow::Owned(kept.json.into())));
-            }
             Decided::Unkept(kept) => kept.allowed,
         };
-        // In words, the request is named as it was written.
-        Ok((kept, Cow::Owned(summary(&request, kept))))
+        Ok((allowed, Cow::Owned(summary(&request, allowed))))
     }
 
     fn slot(&self, slot: usize) -> Result<(bool, Cow<'_, str>), String> {
