@@ -14,10 +14,9 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
-use super::{ResolvedRequest, default_action, fact_value, finish};
-use crate::compile::{CompiledPolicy, FactValue, KeyId};
+use super::{ResolvedRequest, default_action, finish};
+use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
 use crate::syntax::Dimension;
 
 /// `text` resolved against `policy`, or `None` when the full path must
@@ -185,11 +184,22 @@ impl<'de> Visitor<'de> for Context<'_> {
             policy.facts.iter().map(|f| f.default.clone()).collect();
         while let Some(name) = map.next_key::<&str>()? {
             let id = policy.fact(name).ok_or_else(give_up)?;
-            // Values are few and small; reading them as the full path does
-            // keeps their checks in one place.
-            let value: Value = map.next_value()?;
             let def = policy.facts.get(id as usize).ok_or_else(give_up)?;
-            let resolved = fact_value(policy, &def.kind, &value).map_err(|_| give_up())?;
+            // Read as the kind the fact is, then built as the full path
+            // builds it; any other JSON fails here and there alike.
+            let resolved = match &def.kind {
+                FactKind::Bool => FactValue::Bool(map.next_value()?),
+                FactKind::Int => FactValue::Int(map.next_value()?),
+                FactKind::PurposeSet => {
+                    let names: Vec<&str> = map.next_value()?;
+                    let purposes = policy.taxonomy(Dimension::Purpose);
+                    compile::purpose_set(names.into_iter(), purposes).map_err(|_| give_up())?
+                }
+                FactKind::EnumSet(members) => {
+                    let names: Vec<&str> = map.next_value()?;
+                    compile::member_set(names.into_iter(), members).map_err(|_| give_up())?
+                }
+            };
             if let Some(slot) = facts.get_mut(id as usize) {
                 *slot = Some(resolved);
             }
