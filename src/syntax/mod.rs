@@ -4,6 +4,7 @@
 //! reports every broken item of a file.
 
 mod ast;
+mod direct;
 
 pub use ast::*;
 
@@ -37,13 +38,7 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
-    let mut problems = Vec::new();
     let text: &str = &source.text;
-    pest::set_call_limit(std::num::NonZeroUsize::new(
-        text.len()
-            .saturating_mul(CALLS_PER_BYTE)
-            .max(MIN_CALL_LIMIT),
-    ));
     if text.len() > MAX_FILE_BYTES {
         let problem = Problem::error(
             "privet::too_large",
@@ -61,6 +56,22 @@ pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
     if let Some(problem) = check_characters(source).or_else(|| check_nesting(source)) {
         return (File::default(), vec![problem]);
     }
+    match direct::parse(text) {
+        Some(file) => (file, Vec::new()),
+        None => parse_with_pest(source),
+    }
+}
+
+/// Parse with pest: the grammar's own verdict, with every syntax error
+/// described, resuming after each broken item.
+fn parse_with_pest(source: &SourceFile) -> (File, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let text: &str = &source.text;
+    pest::set_call_limit(std::num::NonZeroUsize::new(
+        text.len()
+            .saturating_mul(CALLS_PER_BYTE)
+            .max(MIN_CALL_LIMIT),
+    ));
     let mut file = File::default();
     let mut offset = 0;
     let mut first = true;
