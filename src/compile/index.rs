@@ -431,11 +431,10 @@ impl DecisionIndex {
 }
 
 /// Add a reach to a group's, merging it with one that differs only in its
-/// recipients (the union of two such products is again one).
+/// recipients (the union of two such products is again one). A group holds
+/// at most one reach for each actions, subjects and clearance, so a reach
+/// equal to the new one would be that one, and merging with it is a no-op.
 fn add_reach(reaches: &mut Vec<Reach>, reach: &Reach) {
-    if reaches.contains(reach) {
-        return;
-    }
     match reaches.iter_mut().find(|r| {
         r.actions == reach.actions && r.subjects == reach.subjects && r.clearance == reach.clearance
     }) {

@@ -182,9 +182,17 @@ fn item_start_before(text: &str, at: usize) -> usize {
 /// bytes and the bidirectional controls that can make code read differently
 /// from how it parses (CVE-2021-42574).
 fn check_characters(source: &SourceFile) -> Option<Problem> {
-    let (at, c) = source.text.char_indices().find(|(_, c)| {
-        *c == '\0' || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    })?;
+    let text: &str = &source.text;
+    // Every character sought is NUL or starts with the byte 0xE2 in UTF-8
+    // (U+2000 to U+2FFF), so only those bytes need decoding.
+    let (at, c) = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == 0 || b == 0xE2)
+        .filter_map(|(at, _)| Some((at, text.get(at..)?.chars().next()?)))
+        .find(|(_, c)| {
+            *c == '\0' || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })?;
     let what = if c == '\0' {
         "a NUL byte".to_string()
     } else {
@@ -208,6 +216,7 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut nots = 0usize;
+    let mut too_deep = false;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
@@ -228,7 +237,10 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
                     i += 1;
                 }
             }
-            b'(' => depth += 1,
+            b'(' => {
+                depth += 1;
+                too_deep = depth > MAX_NESTING;
+            }
             b')' => depth = depth.saturating_sub(1),
             b'n' if text.get(i..i + 4).is_some_and(|w| w == "not ")
                 && (i == 0
@@ -238,11 +250,13 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
             {
                 nots += 1;
                 i += 3;
+                too_deep = nots > MAX_NESTING;
             }
             c if c.is_ascii_whitespace() => {}
             _ => nots = 0,
         }
-        if depth > MAX_NESTING || nots > MAX_NESTING {
+        // Only an opening parenthesis or a `not` can go deeper.
+        if too_deep {
             return Some(
                 Problem::error(
                     "privet::too_deep",
