@@ -175,3 +175,27 @@ fn a_flat_file_of_ten_thousand_rules_loads() {
         .fact("subject_age", 40);
     assert!(policy.allowed(&request).allowed);
 }
+
+#[test]
+fn a_flat_file_of_ten_thousand_rules_with_an_error_at_its_end_is_read_to_it() {
+    // A well-formed file is read without pest; one with an error is parsed
+    // by pest, under its budget of steps, which 10,000 rules must not use up
+    // before the error is reached.
+    let mut text = String::from("use std\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "allow user.contact.email for essential.service to first_party \
+             basis contract when subject_age > {} cite \"r{i}\"\n",
+            i % 90
+        ));
+    }
+    text.push_str("allow user.contact.email for\n");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "privet::syntax");
+    assert!(
+        found[0].message.starts_with("expected a key"),
+        "{}",
+        found[0].message
+    );
+}

@@ -11,7 +11,7 @@
 //! follows the variety of a policy's conditions and scopes, not the number
 //! of its rules: ten rules that say the same thing cost one check.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use fixedbitset::FixedBitSet;
@@ -297,75 +297,101 @@ impl DecisionIndex {
             })
             .collect();
 
-        // Which rules cover each data category and each purpose.
-        let covering = |dimension: Dimension, keys: usize| -> Vec<Vec<u32>> {
-            let mut by_key = vec![Vec::new(); keys];
-            for (id, rule) in rules.iter().enumerate() {
-                match &rule.scopes[dimension] {
-                    None => by_key.iter_mut().for_each(|list| list.push(id as u32)),
-                    Some(scope) => {
-                        for key in scope.ones() {
-                            if let Some(list) = by_key.get_mut(key) {
-                                list.push(id as u32);
-                            }
-                        }
-                    }
-                }
+        // The rules of every cell, in rule order: a counting sort of the
+        // (cell, rule) pairs, so the work follows the size of the index,
+        // not cells times rules.
+        let cell_count = data_keys * purposes;
+        let mut starts = vec![0u32; cell_count + 1];
+        each_cell(rules, data_keys, purposes, |cell, _| {
+            if let Some(count) = starts.get_mut(cell + 1) {
+                *count += 1;
             }
-            by_key
-        };
-        let by_data = covering(Dimension::Data, data_keys);
-        let mut by_purpose = FixedBitSet::with_capacity(rules.len());
+        });
+        let mut total = 0;
+        for start in &mut starts {
+            total += *start;
+            *start = total;
+        }
+        let mut in_cells = vec![0u32; total as usize];
+        let mut next = starts.clone();
+        each_cell(rules, data_keys, purposes, |cell, id| {
+            if let Some(at) = next.get_mut(cell) {
+                if let Some(slot) = in_cells.get_mut(*at as usize) {
+                    *slot = id;
+                }
+                *at += 1;
+            }
+        });
+
+        // Equal deny checks share a number, so that a cell keeps one of
+        // each without hashing them again; `seen` marks, by that number (or
+        // by condition, for allow groups), the last cell that took it.
+        let mut deny_numbers: HashMap<&DenyCheck, u32> = HashMap::new();
+        let deny_number: Vec<u32> = filed
+            .iter()
+            .map(|filed| match filed {
+                Filed::Deny(check) => {
+                    let next = deny_numbers.len() as u32;
+                    *deny_numbers.entry(check).or_insert(next)
+                }
+                Filed::Allow(..) => 0,
+            })
+            .collect();
+        let mut deny_seen = vec![u32::MAX; deny_numbers.len()];
+        // By condition + 1 (0: none): the cell that last grouped allows
+        // under it, and the group's place in `groups`.
+        let mut group_seen = vec![(u32::MAX, 0usize); conditions.len() + 1];
 
         let mut index = DecisionIndex {
             purposes,
-            cells: vec![Cell::default(); data_keys * purposes],
+            cells: vec![Cell::default(); cell_count],
             ..DecisionIndex::default()
         };
-        let mut seen_denies: HashSet<&DenyCheck> = HashSet::new();
         let mut groups: Vec<(Option<CondId>, Vec<Reach>)> = Vec::new();
-        let mut group_of: HashMap<Option<CondId>, usize> = HashMap::new();
-        for (purpose, on_purpose) in covering(Dimension::Purpose, purposes).iter().enumerate() {
-            by_purpose.clear();
-            on_purpose
-                .iter()
-                .for_each(|&id| by_purpose.insert(id as usize));
-            for (data, on_data) in by_data.iter().enumerate() {
-                seen_denies.clear();
-                groups.clear();
-                group_of.clear();
+        for purpose in 0..purposes {
+            for data in 0..data_keys {
+                let cell = data * purposes + purpose;
+                let stamp = cell as u32;
+                let ids = match (starts.get(cell), starts.get(cell + 1)) {
+                    (Some(&start), Some(&end)) => in_cells.get(start as usize..end as usize),
+                    _ => None,
+                }
+                .unwrap_or_default();
+                let is_deny = |id: &&u32| matches!(filed.get(**id as usize), Some(Filed::Deny(_)));
                 let denies_start = index.denies.len() as u32;
                 let deny_rules_start = index.rule_ids.len() as u32;
-                index.rule_ids.extend(on_data.iter().copied().filter(|&id| {
-                    by_purpose.contains(id as usize)
-                        && matches!(filed.get(id as usize), Some(Filed::Deny(_)))
-                }));
+                index.rule_ids.extend(ids.iter().filter(is_deny));
                 let allow_rules_start = index.rule_ids.len() as u32;
-                index.rule_ids.extend(on_data.iter().copied().filter(|&id| {
-                    by_purpose.contains(id as usize)
-                        && matches!(filed.get(id as usize), Some(Filed::Allow(..)))
-                }));
+                index.rule_ids.extend(ids.iter().filter(|id| !is_deny(id)));
                 let rules_end = index.rule_ids.len() as u32;
-                for &id in on_data {
-                    if !by_purpose.contains(id as usize) {
-                        continue;
-                    }
+                for &id in ids {
                     match filed.get(id as usize) {
-                        Some(Filed::Deny(check)) if seen_denies.insert(check) => {
-                            index.denies.push(check.clone());
+                        Some(Filed::Deny(check)) => {
+                            let seen = deny_number
+                                .get(id as usize)
+                                .and_then(|&number| deny_seen.get_mut(number as usize));
+                            if let Some(seen) = seen.filter(|seen| **seen != stamp) {
+                                *seen = stamp;
+                                index.denies.push(check.clone());
+                            }
                         }
-                        Some(Filed::Deny(_)) => {}
-                        Some(Filed::Allow(condition, reach)) => match group_of.get(condition) {
-                            Some(&at) => {
-                                if let Some((_, reaches)) = groups.get_mut(at) {
-                                    add_reach(reaches, reach);
+                        Some(Filed::Allow(condition, reach)) => {
+                            let slot = condition.map_or(0, |c| c as usize + 1);
+                            let Some(seen) = group_seen.get_mut(slot) else {
+                                continue;
+                            };
+                            match *seen {
+                                (cell, at) if cell == stamp => {
+                                    if let Some((_, reaches)) = groups.get_mut(at) {
+                                        add_reach(reaches, reach);
+                                    }
+                                }
+                                _ => {
+                                    *seen = (stamp, groups.len());
+                                    groups.push((*condition, vec![reach.clone()]));
                                 }
                             }
-                            None => {
-                                group_of.insert(*condition, groups.len());
-                                groups.push((*condition, vec![reach.clone()]));
-                            }
-                        },
+                        }
                         None => {}
                     }
                 }
@@ -381,7 +407,7 @@ impl DecisionIndex {
                         reaches: start..index.reaches.len() as u32,
                     });
                 }
-                if let Some(cell) = index.cells.get_mut(data * purposes + purpose) {
+                if let Some(cell) = index.cells.get_mut(cell) {
                     *cell = Cell {
                         denies: denies_start..index.denies.len() as u32,
                         allows: groups_start..index.groups.len() as u32,
@@ -405,17 +431,44 @@ impl DecisionIndex {
 }
 
 /// Add a reach to a group's, merging it with one that differs only in its
-/// recipients (the union of two such products is again one).
+/// recipients (the union of two such products is again one). A group holds
+/// at most one reach for each actions, subjects and clearance, so a reach
+/// equal to the new one would be that one, and merging with it is a no-op.
 fn add_reach(reaches: &mut Vec<Reach>, reach: &Reach) {
-    if reaches.contains(reach) {
-        return;
-    }
     match reaches.iter_mut().find(|r| {
         r.actions == reach.actions && r.subjects == reach.subjects && r.clearance == reach.clearance
     }) {
         Some(same) => same.recipients = same.recipients.union(&reach.recipients),
         None => reaches.push(reach.clone()),
     }
+}
+
+/// Call `visit` with every cell (`data * purposes + purpose`) and rule that
+/// covers it, rule by rule.
+fn each_cell(
+    rules: &[CompiledRule],
+    data_keys: usize,
+    purposes: usize,
+    mut visit: impl FnMut(usize, u32),
+) {
+    let mut purpose_keys = Vec::new();
+    for (id, rule) in rules.iter().enumerate() {
+        purpose_keys.clear();
+        purpose_keys.extend(covered(rule.scopes[Dimension::Purpose].as_ref(), purposes));
+        for data in covered(rule.scopes[Dimension::Data].as_ref(), data_keys) {
+            for &purpose in &purpose_keys {
+                visit(data * purposes + purpose, id as u32);
+            }
+        }
+    }
+}
+
+/// The keys of a taxonomy of `keys` keys that a scope covers: all of them
+/// where the rule does not restrict the dimension.
+fn covered(scope: Option<&FixedBitSet>, keys: usize) -> impl Iterator<Item = usize> + '_ {
+    let all = scope.is_none().then_some(0..keys);
+    let some = scope.map(|scope| scope.ones().filter(move |&key| key < keys));
+    all.into_iter().flatten().chain(some.into_iter().flatten())
 }
 
 fn range(range: &Range<u32>) -> Range<usize> {

@@ -4,6 +4,7 @@
 //! reports every broken item of a file.
 
 mod ast;
+mod direct;
 
 pub use ast::*;
 
@@ -37,13 +38,7 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
-    let mut problems = Vec::new();
     let text: &str = &source.text;
-    pest::set_call_limit(std::num::NonZeroUsize::new(
-        text.len()
-            .saturating_mul(CALLS_PER_BYTE)
-            .max(MIN_CALL_LIMIT),
-    ));
     if text.len() > MAX_FILE_BYTES {
         let problem = Problem::error(
             "privet::too_large",
@@ -61,6 +56,22 @@ pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
     if let Some(problem) = check_characters(source).or_else(|| check_nesting(source)) {
         return (File::default(), vec![problem]);
     }
+    match direct::parse(text) {
+        Some(file) => (file, Vec::new()),
+        None => parse_with_pest(source),
+    }
+}
+
+/// Parse with pest: the grammar's own verdict, with every syntax error
+/// described, resuming after each broken item.
+fn parse_with_pest(source: &SourceFile) -> (File, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let text: &str = &source.text;
+    pest::set_call_limit(std::num::NonZeroUsize::new(
+        text.len()
+            .saturating_mul(CALLS_PER_BYTE)
+            .max(MIN_CALL_LIMIT),
+    ));
     let mut file = File::default();
     let mut offset = 0;
     let mut first = true;
@@ -171,9 +182,17 @@ fn item_start_before(text: &str, at: usize) -> usize {
 /// bytes and the bidirectional controls that can make code read differently
 /// from how it parses (CVE-2021-42574).
 fn check_characters(source: &SourceFile) -> Option<Problem> {
-    let (at, c) = source.text.char_indices().find(|(_, c)| {
-        *c == '\0' || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    })?;
+    let text: &str = &source.text;
+    // Every character sought is NUL or starts with the byte 0xE2 in UTF-8
+    // (U+2000 to U+2FFF), so only those bytes need decoding.
+    let (at, c) = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == 0 || b == 0xE2)
+        .filter_map(|(at, _)| Some((at, text.get(at..)?.chars().next()?)))
+        .find(|(_, c)| {
+            *c == '\0' || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })?;
     let what = if c == '\0' {
         "a NUL byte".to_string()
     } else {
@@ -197,6 +216,7 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut nots = 0usize;
+    let mut too_deep = false;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
@@ -217,7 +237,10 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
                     i += 1;
                 }
             }
-            b'(' => depth += 1,
+            b'(' => {
+                depth += 1;
+                too_deep = depth > MAX_NESTING;
+            }
             b')' => depth = depth.saturating_sub(1),
             b'n' if text.get(i..i + 4).is_some_and(|w| w == "not ")
                 && (i == 0
@@ -227,11 +250,13 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
             {
                 nots += 1;
                 i += 3;
+                too_deep = nots > MAX_NESTING;
             }
             c if c.is_ascii_whitespace() => {}
             _ => nots = 0,
         }
-        if depth > MAX_NESTING || nots > MAX_NESTING {
+        // Only an opening parenthesis or a `not` can go deeper.
+        if too_deep {
             return Some(
                 Problem::error(
                     "privet::too_deep",
