@@ -301,7 +301,8 @@ pub struct CompiledPolicy {
     pub title: Option<Arc<str>>,
     pub taxonomies: ByDimension<Taxonomy>,
     pub facts: Vec<FactDef>,
-    pub fact_index: HashMap<Arc<str>, FactId>,
+    /// Facts by name; looked up for every fact of every request.
+    pub fact_index: foldhash::HashMap<Arc<str>, FactId>,
     pub bases: Vec<BasisDef>,
     pub obligations: Vec<Arc<str>>,
     pub rules: Vec<CompiledRule>,
@@ -400,7 +401,7 @@ struct Compiler {
 /// Names of things a condition may mention, for checking.
 struct Scope<'a> {
     facts: &'a [FactDef],
-    fact_index: &'a HashMap<Arc<str>, FactId>,
+    fact_index: &'a foldhash::HashMap<Arc<str>, FactId>,
     purposes: &'a Taxonomy,
 }
 
@@ -701,9 +702,9 @@ impl Compiler {
         &mut self,
         files: &[(SourceFile, syntax::File)],
         purposes: &Taxonomy,
-    ) -> (Vec<FactDef>, HashMap<Arc<str>, FactId>) {
+    ) -> (Vec<FactDef>, foldhash::HashMap<Arc<str>, FactId>) {
         let mut facts = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = foldhash::HashMap::default();
         let mut seen = HashMap::new();
         for (source, file) in files {
             for item in &file.items {

@@ -1,7 +1,6 @@
 //! One dimension's keys as a DAG (petgraph), with the closures that make
 //! "a scope on a key covers every key below it" a single bit test.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
@@ -17,7 +16,8 @@ pub type KeyId = u32;
 pub struct Taxonomy {
     pub dimension: Dimension,
     keys: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, KeyId>,
+    /// Keys by name; looked up for every key of every request.
+    index: foldhash::HashMap<Arc<str>, KeyId>,
     /// Edges run from parent to child; node `i` is key `i`.
     graph: DiGraph<KeyId, ()>,
     /// For each key, itself and every key below it.
