@@ -8,8 +8,9 @@
 //! the first thing that is not a plain valid request (an error, a string
 //! with an escape, a repeated field): the caller then takes the full path,
 //! which says what is wrong as it always has. So the fast path only ever
-//! has to agree with the full one on valid requests, which
-//! `tests/properties.rs` checks over generated and mangled JSON.
+//! has to agree with the full one on valid requests, which the tests below
+//! check over generated and mangled JSON, and the `eval_request` fuzz
+//! target over any text.
 
 use std::fmt;
 
