@@ -405,26 +405,6 @@ pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
     }
 }
 
-/// A bad line of a batch, in one line: where on the line, what, and the
-/// help ("did you mean ..."), since there is no room for a rendered
-/// diagnostic.
-pub(crate) fn line_error(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|problem| {
-            let mut text = problem.message.clone();
-            if let Some((_, _, column)) = problem.location() {
-                text.push_str(&format!(" at column {column}"));
-            }
-            if let Some(help) = &problem.help {
-                text.push_str(&format!(" ({help})"));
-            }
-            text
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 fn read_input(name: &str) -> Result<String, Problem> {
     let mut text = String::new();
     let result = if name == "-" {

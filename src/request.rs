@@ -288,8 +288,7 @@ pub fn resolve(
         request.subject.as_deref().unwrap_or("customer"),
     )?;
 
-    let mut facts: Vec<Option<FactValue>> =
-        policy.facts.iter().map(|f| f.default.clone()).collect();
+    let mut facts = default_facts(policy);
     for (name, value) in &request.context {
         let Some(id) = policy.fact(name) else {
             let problem = Problem::error(
@@ -344,6 +343,11 @@ fn default_action(recipient: Option<&str>) -> &'static str {
     } else {
         "share"
     }
+}
+
+/// Every fact of `policy` at its default: unknown where it has none.
+fn default_facts(policy: &CompiledPolicy) -> Vec<Option<FactValue>> {
+    policy.facts.iter().map(|f| f.default.clone()).collect()
 }
 
 /// A request of resolved parts, at the combined class of its data.

@@ -157,8 +157,8 @@ fn numbers_beyond_64_bits_are_errors() {
     assert!(policy.decide(&request).is_err());
 }
 
-/// A flat policy of 10,000 valid rules, all allowing the same email for
-/// ages above 0 to 89.
+/// A flat policy of 10,000 valid rules, each allowing the same email above
+/// an age between 0 and 89.
 fn ten_thousand_rules() -> String {
     let mut text = String::from("use std\n");
     for i in 0..10_000 {

@@ -19,7 +19,7 @@ use foldhash::{HashMap, HashMapExt};
 use privet::diagnostics::Problem;
 use privet::{Policy, Request, ResolvedRequest};
 
-use crate::{BAD_INPUT, FAILED, Format, OK, line_error, load_policy, report, summary};
+use crate::{BAD_INPUT, FAILED, Format, OK, load_policy, report, summary};
 
 /// How many bytes of decisions, keys and lines a batch keeps. Past that,
 /// requests are still decided, just not kept, so memory stays bounded
@@ -139,6 +139,26 @@ impl<'p> Batch<'p> {
             .ok_or("internal error: a kept decision is missing")?;
         Ok((kept.allowed, Cow::Borrowed(&kept.json)))
     }
+}
+
+/// A bad line of a batch, in one line: where on the line, what, and the
+/// help ("did you mean ..."), since there is no room for a rendered
+/// diagnostic.
+fn line_error(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| {
+            let mut text = problem.message.clone();
+            if let Some((_, _, column)) = problem.location() {
+                text.push_str(&format!(" at column {column}"));
+            }
+            if let Some(help) = &problem.help {
+                text.push_str(&format!(" ({help})"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `privet eval POLICY --requests FILE|-`.

@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{ResolvedRequest, default_action, finish};
+use super::{ResolvedRequest, default_action, default_facts, finish};
 use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
 use crate::syntax::Dimension;
 
@@ -67,33 +67,26 @@ impl<'de> Visitor<'de> for Fast<'_> {
         while let Some(field) = map.next_key::<&str>()? {
             // A field given twice is an error of the full path's.
             let once = |seen: bool| if seen { Err(give_up()) } else { Ok(()) };
-            match field {
+            let named = match field {
                 "data" => {
                     once(data.is_some())?;
                     data = Some(map.next_value_seed(Data { policy })?);
-                }
-                "purpose" => {
-                    once(purpose.is_some())?;
-                    purpose = Some(map.next_value::<Option<&str>>()?);
-                }
-                "recipient" => {
-                    once(recipient.is_some())?;
-                    recipient = Some(map.next_value::<Option<&str>>()?);
-                }
-                "action" => {
-                    once(action.is_some())?;
-                    action = Some(map.next_value::<Option<&str>>()?);
-                }
-                "subject" => {
-                    once(subject.is_some())?;
-                    subject = Some(map.next_value::<Option<&str>>()?);
+                    continue;
                 }
                 "context" => {
                     once(facts.is_some())?;
                     facts = Some(map.next_value_seed(Context { policy })?);
+                    continue;
                 }
+                "purpose" => &mut purpose,
+                "recipient" => &mut recipient,
+                "action" => &mut action,
+                "subject" => &mut subject,
                 _ => return Err(give_up()),
-            }
+            };
+            once(named.is_some())?;
+            // `null` stands for an absent field, as in the full path.
+            *named = Some(map.next_value::<Option<&str>>()?);
         }
         let data: Vec<KeyId> = data.ok_or_else(give_up)?;
         if data.is_empty() {
@@ -104,10 +97,7 @@ impl<'de> Visitor<'de> for Fast<'_> {
             .flatten()
             .map(|p| key(Dimension::Purpose, p))
             .transpose()?;
-        let facts = match facts {
-            Some(facts) => facts,
-            None => policy.facts.iter().map(|f| f.default.clone()).collect(),
-        };
+        let facts = facts.unwrap_or_else(|| default_facts(policy));
         Ok(finish(
             policy,
             data,
@@ -181,8 +171,7 @@ impl<'de> Visitor<'de> for Context<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let policy = self.policy;
-        let mut facts: Vec<Option<FactValue>> =
-            policy.facts.iter().map(|f| f.default.clone()).collect();
+        let mut facts = default_facts(policy);
         while let Some(name) = map.next_key::<&str>()? {
             let id = policy.fact(name).ok_or_else(give_up)?;
             let def = policy.facts.get(id as usize).ok_or_else(give_up)?;
