@@ -239,18 +239,14 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                         return false;
                     }
                 }
-                let groups = index.allows(d, p);
                 for r in recipients.ones() {
-                    // The truth first: remembered, it costs less than a
-                    // look at the group's reaches.
-                    let allowed = groups.iter().any(|group| {
-                        truths.get(group.condition, p) == Truth::True
-                            && index.reaches(group).iter().any(|reach| {
-                                reach.clearance >= class
-                                    && reach.recipients.contains(r as KeyId)
-                                    && reach.actions.contains(request.action)
-                                    && reach.subjects.contains(request.subject)
-                            })
+                    // The masks first: the truth of a condition, even
+                    // remembered, costs more.
+                    let allowed = index.allows(d, p, r as KeyId).iter().any(|entry| {
+                        entry.clearance >= class
+                            && entry.actions.contains(request.action)
+                            && entry.subjects.contains(request.subject)
+                            && truths.get(entry.condition, p) == Truth::True
                     });
                     if !allowed {
                         return false;

@@ -386,6 +386,61 @@ fn aimed_request(rules: &[RuleSpec]) -> impl Strategy<Value = RequestSpec> + use
         })
 }
 
+/// Many rules over the same few cells, so that the decision index has
+/// allows and denies to prune (one narrower than another, for the same
+/// recipient), and a request aimed at one of them.
+fn crowded_case() -> impl Strategy<Value = (Vec<RuleSpec>, RequestSpec)> {
+    let crowded = (
+        rule(),
+        subsequence(CROWDED_DATA, 1..=2),
+        prop::option::weighted(0.8, select(CROWDED_PURPOSES)),
+    )
+        .prop_map(|(mut rule, data, purpose)| {
+            rule.data = data;
+            rule.purposes = purpose.map(|p| vec![p]);
+            rule
+        });
+    prop::collection::vec(crowded, 8..24).prop_flat_map(|rules| {
+        let aimed = aimed_request(&rules);
+        (Just(rules), aimed)
+    })
+}
+
+/// Statistics alone and with personal data: allows of either clearance
+/// in one cell.
+const CROWDED_DATA: &[&str] = &["user.contact.email", "user.name", "non_personal.statistics"];
+const CROWDED_PURPOSES: &[&str] = &["marketing.communications.email", "analytics"];
+
+/// How many (data, purpose, recipient) points of the crowded pools the
+/// decision index holds fewer allows for than there are allow rules.
+fn pruned_points(policy: &Policy) -> usize {
+    let compiled = policy.compiled();
+    let id = |dimension: Dimension, key: &str| {
+        compiled
+            .taxonomy(dimension)
+            .id(key)
+            .unwrap_or_else(|| panic!("{key}"))
+    };
+    let mut pruned = 0;
+    for data in CROWDED_DATA {
+        for purpose in CROWDED_PURPOSES {
+            let (d, p) = (id(Dimension::Data, data), id(Dimension::Purpose, purpose));
+            for recipient in RECIPIENTS {
+                let r = id(Dimension::Recipient, recipient);
+                let rules = compiled.index.rules(d, p).allows;
+                let covering = rules
+                    .iter()
+                    .filter(|&&i| compiled.rules[i as usize].covers(Dimension::Recipient, r))
+                    .count();
+                if compiled.index.allows(d, p, r).len() < covering {
+                    pruned += 1;
+                }
+            }
+        }
+    }
+    pruned
+}
+
 /// Rules and a request: aimed at a rule two times in three, random otherwise.
 fn case() -> impl Strategy<Value = (Vec<RuleSpec>, RequestSpec)> {
     rules().prop_flat_map(|rules| {
@@ -728,6 +783,22 @@ proptest! {
         broad.purpose = None;
         decide(&policy, &broad.request());
     }
+
+    /// The lean path reads a pruned index: an allow or a deny left out
+    /// because a broader one stands for it must never change an answer,
+    /// at any age on either side of the rules' comparisons, nor for the
+    /// statistics asked alone or with personal data.
+    #[test]
+    fn pruned_cells_decide_as_their_rules_do((rules, spec) in crowded_case()) {
+        let policy = load(&rules);
+        for age in AGES.iter().copied().map(Some).chain([None]) {
+            let mut at_age = spec.clone();
+            at_age.context.age = age;
+            decide(&policy, &at_age.request());
+            at_age.data = CROWDED_DATA.to_vec();
+            decide(&policy, &at_age.request());
+        }
+    }
 }
 
 /// Every key a request asks about, per dimension.
@@ -845,4 +916,39 @@ fn generators_reach_the_interesting_cases() {
     assert!(missing >= 10, "only {missing} decisions had missing facts");
     assert!(hinted >= 5, "only {hinted} decisions had hints");
     assert!(combined_allows >= 1, "no combined request was ever allowed");
+}
+
+/// The crowded cases must make the index prune, and their requests must
+/// meet both answers, or `pruned_cells_decide_as_their_rules_do` says
+/// nothing about pruning.
+#[test]
+fn crowded_cases_reach_pruned_cells() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut pruned, mut allows, mut denies) = (0, 0, 0);
+    for _ in 0..200 {
+        let (rules, spec) = crowded_case()
+            .new_tree(&mut runner)
+            .expect("case")
+            .current();
+        let policy = load(&rules);
+        if pruned_points(&policy) > 0 {
+            pruned += 1;
+            if decide(&policy, &spec.request()).allowed {
+                allows += 1;
+            } else {
+                denies += 1;
+            }
+        }
+    }
+    eprintln!("pruned {pruned} of 200, then allowed {allows}, denied {denies}");
+    assert!(
+        pruned >= 100,
+        "only {pruned} of 200 crowded policies were pruned"
+    );
+    assert!(
+        allows >= 20 && denies >= 20,
+        "{allows} allowed, {denies} denied"
+    );
 }

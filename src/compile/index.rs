@@ -6,17 +6,23 @@
 //! A rule's data and purpose scopes are used up by the cell it is filed in;
 //! what remains is its condition (the basis's requirement and its own, as
 //! one interned condition) and its recipient, action and subject scopes,
-//! as 64-bit masks where the taxonomy fits. Identical remainders are filed
-//! once, and allows with the same condition are grouped, so a cell's size
-//! follows the variety of a policy's conditions and scopes, not the number
-//! of its rules: ten rules that say the same thing cost one check.
+//! as 64-bit masks where the taxonomy fits. Allows are filed once more by
+//! recipient, which uses up that scope too.
+//!
+//! What the lean path checks in a cell is then pruned: a deny that fires
+//! only where a broader one fires, and an allow that applies only where a
+//! broader one applies, are left out (see [`Cond::at_most`]), and the
+//! broadest are put first. So a cell's size follows the variety of what
+//! the policy says of it, not the number of its rules: a hundred allows of
+//! `subject_age > N` for the same recipient cost one check, the least `N`.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::ops::Range;
 
 use fixedbitset::FixedBitSet;
 
-use super::{BasisDef, CompiledRule, Cond, KeyId, Taxonomy};
+use super::{BasisDef, CompiledRule, Cond, KeyId, Taxonomy, implies};
 use crate::syntax::{ByDimension, Class, Dimension, Effect};
 
 /// A condition's index in [`DecisionIndex::conditions`].
@@ -67,27 +73,30 @@ impl KeyMask {
         }
     }
 
+    /// Whether every key of `self` is in `other`; `false` where that is
+    /// not plain from the masks.
+    fn within(&self, other: &KeyMask) -> bool {
+        match (self, other) {
+            (_, KeyMask::Any) => true,
+            (KeyMask::Small(mine), KeyMask::Small(theirs)) => mine & !theirs == 0,
+            (KeyMask::Large(mine), KeyMask::Large(theirs)) => mine.is_subset(theirs),
+            _ => false,
+        }
+    }
+
+    /// How many keys the mask holds, `Any` the most: broader first.
+    fn breadth(&self) -> u32 {
+        match self {
+            KeyMask::Any => u32::MAX,
+            KeyMask::Small(mask) => mask.count_ones(),
+            KeyMask::Large(set) => set.count_ones(..) as u32,
+        }
+    }
+
     /// `set` as one word, where every key in it is below 64.
     pub fn word(set: &FixedBitSet) -> Option<u64> {
         set.ones()
             .try_fold(0u64, |word, key| (key < 64).then(|| word | (1 << key)))
-    }
-
-    fn union(&self, other: &KeyMask) -> KeyMask {
-        match (self, other) {
-            (KeyMask::Any, _) | (_, KeyMask::Any) => KeyMask::Any,
-            (KeyMask::Small(a), KeyMask::Small(b)) => KeyMask::Small(a | b),
-            (KeyMask::Large(a), KeyMask::Large(b)) => {
-                let mut both = a.clone();
-                both.union_with(b);
-                KeyMask::Large(both)
-            }
-            // One taxonomy is either small or large; keep the larger set
-            // rather than lose keys.
-            (KeyMask::Large(a), KeyMask::Small(_)) | (KeyMask::Small(_), KeyMask::Large(a)) => {
-                KeyMask::Large(a.clone())
-            }
-        }
     }
 }
 
@@ -101,10 +110,13 @@ pub struct DenyCheck {
     pub subjects: KeyMask,
 }
 
-/// Where the allows of one group reach within a cell.
+/// An allow filed in a cell for one recipient: it applies at a point of
+/// the cell for that recipient whose action and subject it covers, when its
+/// condition is true.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Reach {
-    pub recipients: KeyMask,
+pub struct AllowEntry {
+    /// `None`: the allow needs nothing from the request's facts.
+    pub condition: Option<CondId>,
     pub actions: KeyMask,
     pub subjects: KeyMask,
     /// The data of the cell is allowed only when evaluated at or below this
@@ -112,22 +124,36 @@ pub struct Reach {
     pub clearance: Class,
 }
 
-/// The allows of a cell that share one condition.
-#[derive(Debug, Clone)]
-pub struct AllowGroup {
-    /// `None`: the allows need nothing from the request's facts.
-    pub condition: Option<CondId>,
-    reaches: Range<u32>,
-}
+/// No allow in the cell: [`Cell::allows`] points nowhere.
+const NO_ALLOWS: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Default)]
+/// A cell's checks are pruned against those kept so far; past this many
+/// kept the rest are kept unchecked, so that a cell of many unrelated
+/// rules compiles in time linear in them.
+const PRUNED_AGAINST_AT_MOST: usize = 64;
+
+#[derive(Debug, Clone)]
 struct Cell {
     denies: Range<u32>,
-    allows: Range<u32>,
+    /// Where the cell's bounds start in `allow_bounds`: one for each
+    /// recipient and one more, delimiting its allows in `allows`; or
+    /// `NO_ALLOWS`.
+    allows: u32,
     /// The rules themselves, in rule order, for the explained path and
     /// analysis: ranges into `rule_ids`.
     deny_rules: Range<u32>,
     allow_rules: Range<u32>,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            denies: 0..0,
+            allows: NO_ALLOWS,
+            deny_rules: 0..0,
+            allow_rules: 0..0,
+        }
+    }
 }
 
 /// The deny and the allow rules that cover one (data, purpose) cell, by
@@ -160,10 +186,11 @@ pub struct RuleConditions {
 #[derive(Debug, Clone, Default)]
 pub struct DecisionIndex {
     purposes: usize,
+    recipients: usize,
     cells: Vec<Cell>,
     denies: Vec<DenyCheck>,
-    groups: Vec<AllowGroup>,
-    reaches: Vec<Reach>,
+    allow_bounds: Vec<u32>,
+    allows: Vec<AllowEntry>,
     rule_ids: Vec<u32>,
     pub conditions: Vec<IndexedCond>,
     /// By rule index.
@@ -181,13 +208,21 @@ impl DecisionIndex {
             .unwrap_or_default()
     }
 
-    /// The allow groups filed under `data` and `purpose`, the groups that
-    /// need no fact first.
+    /// The allows filed under `data`, `purpose` and `recipient`, the
+    /// broadest first.
     #[inline]
-    pub fn allows(&self, data: KeyId, purpose: KeyId) -> &[AllowGroup] {
-        self.cell(data, purpose)
-            .and_then(|cell| self.groups.get(range(&cell.allows)))
-            .unwrap_or_default()
+    pub fn allows(&self, data: KeyId, purpose: KeyId, recipient: KeyId) -> &[AllowEntry] {
+        self.allows_of(data, purpose, recipient).unwrap_or_default()
+    }
+
+    fn allows_of(&self, data: KeyId, purpose: KeyId, recipient: KeyId) -> Option<&[AllowEntry]> {
+        let cell = self.cell(data, purpose)?;
+        if cell.allows == NO_ALLOWS || recipient as usize >= self.recipients {
+            return None;
+        }
+        let at = cell.allows as usize + recipient as usize;
+        let (start, end) = (*self.allow_bounds.get(at)?, *self.allow_bounds.get(at + 1)?);
+        self.allows.get(start as usize..end as usize)
     }
 
     /// The rules filed under `data` and `purpose`.
@@ -209,11 +244,6 @@ impl DecisionIndex {
     }
 
     #[inline]
-    pub fn reaches(&self, group: &AllowGroup) -> &[Reach] {
-        self.reaches.get(range(&group.reaches)).unwrap_or_default()
-    }
-
-    #[inline]
     fn cell(&self, data: KeyId, purpose: KeyId) -> Option<&Cell> {
         if purpose as usize >= self.purposes {
             return None;
@@ -230,6 +260,7 @@ impl DecisionIndex {
     ) -> DecisionIndex {
         let data_keys = taxonomies[Dimension::Data].len();
         let purposes = taxonomies[Dimension::Purpose].len();
+        let recipients = taxonomies[Dimension::Recipient].len();
         let mask = |rule: &CompiledRule, dimension: Dimension| {
             KeyMask::of(rule.scopes[dimension].as_ref(), taxonomies[dimension].len())
         };
@@ -248,21 +279,13 @@ impl DecisionIndex {
                 next
             }))
         };
-        enum Filed {
-            Deny(DenyCheck),
-            Allow(Option<CondId>, Reach),
-        }
-        let rule_conditions: Vec<RuleConditions> = rules
-            .iter()
-            .map(|rule| RuleConditions {
-                own: intern(rule.condition.clone()),
-                basis: intern(
-                    rule.basis
-                        .and_then(|b| bases.get(b))
-                        .and_then(|b| b.requires.clone()),
-                ),
-            })
-            .collect();
+        let requirement = |rule: &CompiledRule| {
+            rule.basis
+                .and_then(|b| bases.get(b))
+                .and_then(|b| b.requires.clone())
+        };
+        // The lean path's conditions are interned first: the first 256 are
+        // the ones it remembers.
         let filed: Vec<Filed> = rules
             .iter()
             .map(|rule| match rule.effect {
@@ -273,27 +296,30 @@ impl DecisionIndex {
                     subjects: mask(rule, Dimension::Subject),
                 }),
                 Effect::Allow => {
-                    let requires = rule
-                        .basis
-                        .and_then(|b| bases.get(b))
-                        .and_then(|b| b.requires.clone());
                     // The allow needs both true: Kleene's `and` is true
                     // exactly then.
-                    let condition = match (requires, rule.condition.clone()) {
+                    let condition = match (requirement(rule), rule.condition.clone()) {
                         (None, None) => None,
                         (Some(one), None) | (None, Some(one)) => Some(one),
                         (Some(basis), Some(own)) => Some(Cond::And(vec![basis, own])),
                     };
-                    Filed::Allow(
-                        intern(condition),
-                        Reach {
-                            recipients: mask(rule, Dimension::Recipient),
+                    Filed::Allow {
+                        recipients: rule.scopes[Dimension::Recipient].clone(),
+                        entry: AllowEntry {
+                            condition: intern(condition),
                             actions: mask(rule, Dimension::Action),
                             subjects: mask(rule, Dimension::Subject),
                             clearance: rule.clearance,
                         },
-                    )
+                    }
                 }
+            })
+            .collect();
+        let rule_conditions: Vec<RuleConditions> = rules
+            .iter()
+            .map(|rule| RuleConditions {
+                own: intern(rule.condition.clone()),
+                basis: intern(requirement(rule)),
             })
             .collect();
 
@@ -323,94 +349,75 @@ impl DecisionIndex {
             }
         });
 
-        // Equal deny checks share a number, so that a cell keeps one of
-        // each without hashing them again; `seen` marks, by that number (or
-        // by condition, for allow groups), the last cell that took it.
-        let mut deny_numbers: HashMap<&DenyCheck, u32> = HashMap::new();
-        let deny_number: Vec<u32> = filed
-            .iter()
-            .map(|filed| match filed {
-                Filed::Deny(check) => {
-                    let next = deny_numbers.len() as u32;
-                    *deny_numbers.entry(check).or_insert(next)
-                }
-                Filed::Allow(..) => 0,
-            })
-            .collect();
-        let mut deny_seen = vec![u32::MAX; deny_numbers.len()];
-        // By condition + 1 (0: none): the cell that last grouped allows
-        // under it, and the group's place in `groups`.
-        let mut group_seen = vec![(u32::MAX, 0usize); conditions.len() + 1];
-
         let mut index = DecisionIndex {
             purposes,
+            recipients,
             cells: vec![Cell::default(); cell_count],
             ..DecisionIndex::default()
         };
-        let mut groups: Vec<(Option<CondId>, Vec<Reach>)> = Vec::new();
+        let mut pruner = Pruner {
+            conditions: &conditions,
+            shown: HashMap::new(),
+        };
+        let mut cell_denies: Vec<&DenyCheck> = Vec::new();
+        let mut by_recipient: Vec<Vec<&AllowEntry>> = vec![Vec::new(); recipients];
         for purpose in 0..purposes {
             for data in 0..data_keys {
                 let cell = data * purposes + purpose;
-                let stamp = cell as u32;
                 let ids = match (starts.get(cell), starts.get(cell + 1)) {
                     (Some(&start), Some(&end)) => in_cells.get(start as usize..end as usize),
                     _ => None,
                 }
                 .unwrap_or_default();
                 let is_deny = |id: &&u32| matches!(filed.get(**id as usize), Some(Filed::Deny(_)));
-                let denies_start = index.denies.len() as u32;
                 let deny_rules_start = index.rule_ids.len() as u32;
                 index.rule_ids.extend(ids.iter().filter(is_deny));
                 let allow_rules_start = index.rule_ids.len() as u32;
                 index.rule_ids.extend(ids.iter().filter(|id| !is_deny(id)));
                 let rules_end = index.rule_ids.len() as u32;
+
+                cell_denies.clear();
+                by_recipient.iter_mut().for_each(Vec::clear);
                 for &id in ids {
                     match filed.get(id as usize) {
-                        Some(Filed::Deny(check)) => {
-                            let seen = deny_number
-                                .get(id as usize)
-                                .and_then(|&number| deny_seen.get_mut(number as usize));
-                            if let Some(seen) = seen.filter(|seen| **seen != stamp) {
-                                *seen = stamp;
-                                index.denies.push(check.clone());
-                            }
-                        }
-                        Some(Filed::Allow(condition, reach)) => {
-                            let slot = condition.map_or(0, |c| c as usize + 1);
-                            let Some(seen) = group_seen.get_mut(slot) else {
-                                continue;
-                            };
-                            match *seen {
-                                (cell, at) if cell == stamp => {
-                                    if let Some((_, reaches)) = groups.get_mut(at) {
-                                        add_reach(reaches, reach);
-                                    }
-                                }
-                                _ => {
-                                    *seen = (stamp, groups.len());
-                                    groups.push((*condition, vec![reach.clone()]));
+                        Some(Filed::Deny(check)) => cell_denies.push(check),
+                        Some(Filed::Allow {
+                            recipients: to,
+                            entry,
+                        }) => {
+                            for recipient in covered(to.as_ref(), recipients) {
+                                if let Some(entries) = by_recipient.get_mut(recipient) {
+                                    entries.push(entry);
                                 }
                             }
                         }
                         None => {}
                     }
                 }
-                // Allows that need no fact first: the lean path stops at
-                // the first allow that applies.
-                groups.sort_by_key(|(condition, _)| condition.map_or(0, |c| u64::from(c) + 1));
-                let groups_start = index.groups.len() as u32;
-                for (condition, reaches) in groups.drain(..) {
-                    let start = index.reaches.len() as u32;
-                    index.reaches.extend(reaches);
-                    index.groups.push(AllowGroup {
-                        condition,
-                        reaches: start..index.reaches.len() as u32,
-                    });
-                }
+
+                let denies_start = index.denies.len() as u32;
+                pruner.prune_denies(&mut cell_denies);
+                index
+                    .denies
+                    .extend(cell_denies.iter().map(|&check| check.clone()));
+                let allows = if by_recipient.iter().all(Vec::is_empty) {
+                    NO_ALLOWS
+                } else {
+                    let at = index.allow_bounds.len() as u32;
+                    for entries in &mut by_recipient {
+                        index.allow_bounds.push(index.allows.len() as u32);
+                        pruner.prune_allows(entries);
+                        index
+                            .allows
+                            .extend(entries.iter().map(|&entry| entry.clone()));
+                    }
+                    index.allow_bounds.push(index.allows.len() as u32);
+                    at
+                };
                 if let Some(cell) = index.cells.get_mut(cell) {
                     *cell = Cell {
                         denies: denies_start..index.denies.len() as u32,
-                        allows: groups_start..index.groups.len() as u32,
+                        allows,
                         deny_rules: deny_rules_start..allow_rules_start,
                         allow_rules: allow_rules_start..rules_end,
                     };
@@ -430,16 +437,102 @@ impl DecisionIndex {
     }
 }
 
-/// Add a reach to a group's, merging it with one that differs only in its
-/// recipients (the union of two such products is again one). A group holds
-/// at most one reach for each actions, subjects and clearance, so a reach
-/// equal to the new one would be that one, and merging with it is a no-op.
-fn add_reach(reaches: &mut Vec<Reach>, reach: &Reach) {
-    match reaches.iter_mut().find(|r| {
-        r.actions == reach.actions && r.subjects == reach.subjects && r.clearance == reach.clearance
-    }) {
-        Some(same) => same.recipients = same.recipients.union(&reach.recipients),
-        None => reaches.push(reach.clone()),
+/// What a rule leaves to check in the cells it covers.
+enum Filed {
+    Deny(DenyCheck),
+    Allow {
+        /// `None`: every recipient.
+        recipients: Option<FixedBitSet>,
+        entry: AllowEntry,
+    },
+}
+
+/// Drops from a cell's checks those that another one kept makes needless,
+/// remembering across cells which condition was shown at most which.
+struct Pruner<'a> {
+    conditions: &'a [IndexedCond],
+    shown: HashMap<(CondId, CondId), bool>,
+}
+
+impl Pruner<'_> {
+    /// Whether `narrow` is at most `broad` (`None`: always true).
+    fn at_most(&mut self, narrow: Option<CondId>, broad: Option<CondId>) -> bool {
+        match (narrow, broad) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(narrow), Some(broad)) => {
+                let conditions = self.conditions;
+                *self.shown.entry((narrow, broad)).or_insert_with(|| {
+                    match (
+                        conditions.get(narrow as usize),
+                        conditions.get(broad as usize),
+                    ) {
+                        (Some(n), Some(b)) => n.cond.at_most(&b.cond, &mut implies::STEPS.clone()),
+                        _ => false,
+                    }
+                })
+            }
+        }
+    }
+
+    /// Keeps the denies that no other fires wherever they fire, the
+    /// broadest first: the lean path stops at the first that fires.
+    fn prune_denies(&mut self, denies: &mut Vec<&DenyCheck>) {
+        denies.sort_by_key(|d| {
+            (
+                d.condition.is_some(),
+                Reverse(d.recipients.breadth()),
+                Reverse(d.actions.breadth()),
+                Reverse(d.subjects.breadth()),
+                d.condition,
+            )
+        });
+        let mut kept = 0;
+        for at in 0..denies.len() {
+            let Some(&check) = denies.get(at) else { break };
+            let needless = kept <= PRUNED_AGAINST_AT_MOST
+                && denies.get(..kept).unwrap_or_default().iter().any(|broad| {
+                    check.recipients.within(&broad.recipients)
+                        && check.actions.within(&broad.actions)
+                        && check.subjects.within(&broad.subjects)
+                        && self.at_most(check.condition, broad.condition)
+                });
+            if !needless {
+                denies.swap(kept, at);
+                kept += 1;
+            }
+        }
+        denies.truncate(kept);
+    }
+
+    /// Keeps the allows that no other applies wherever they apply, the
+    /// broadest first: the lean path stops at the first that applies.
+    fn prune_allows(&mut self, allows: &mut Vec<&AllowEntry>) {
+        allows.sort_by_key(|a| {
+            (
+                a.condition.is_some(),
+                Reverse(a.actions.breadth()),
+                Reverse(a.subjects.breadth()),
+                Reverse(a.clearance),
+                a.condition,
+            )
+        });
+        let mut kept = 0;
+        for at in 0..allows.len() {
+            let Some(&entry) = allows.get(at) else { break };
+            let needless = kept <= PRUNED_AGAINST_AT_MOST
+                && allows.get(..kept).unwrap_or_default().iter().any(|broad| {
+                    entry.clearance <= broad.clearance
+                        && entry.actions.within(&broad.actions)
+                        && entry.subjects.within(&broad.subjects)
+                        && self.at_most(entry.condition, broad.condition)
+                });
+            if !needless {
+                allows.swap(kept, at);
+                kept += 1;
+            }
+        }
+        allows.truncate(kept);
     }
 }
 
@@ -492,9 +585,9 @@ mod tests {
 
     #[test]
     fn masks_stay_two_words() {
-        // Every deny check and reach holds three masks; a large taxonomy's
-        // bitset must not make all of them bigger.
+        // Every deny check holds three masks and every allow two; a large
+        // taxonomy's bitset must not make all of them bigger.
         assert!(std::mem::size_of::<KeyMask>() <= 16);
-        assert!(std::mem::size_of::<Reach>() <= 56);
+        assert!(std::mem::size_of::<AllowEntry>() <= 48);
     }
 }

@@ -2,6 +2,7 @@
 //! resolved, taxonomies built as DAGs and closed, conditions type-checked and
 //! compiled, rules reduced to bitsets over key ids.
 
+mod implies;
 mod index;
 mod regions;
 mod taxonomy;
@@ -12,8 +13,7 @@ use std::sync::Arc;
 use fixedbitset::FixedBitSet;
 
 pub use index::{
-    AllowGroup, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, Reach,
-    RuleConditions,
+    AllowEntry, CellRules, CondId, DecisionIndex, DenyCheck, IndexedCond, KeyMask, RuleConditions,
 };
 pub use regions::FactRegions;
 pub use taxonomy::{KeyId, Taxonomy};
