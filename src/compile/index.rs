@@ -359,8 +359,9 @@ impl DecisionIndex {
             conditions: &conditions,
             shown: HashMap::new(),
         };
-        let mut cell_denies: Vec<&DenyCheck> = Vec::new();
+        let (mut cell_denies, mut kept_denies) = (Vec::new(), Vec::new());
         let mut by_recipient: Vec<Vec<&AllowEntry>> = vec![Vec::new(); recipients];
+        let mut kept_allows = Vec::new();
         for purpose in 0..purposes {
             for data in 0..data_keys {
                 let cell = data * purposes + purpose;
@@ -396,7 +397,7 @@ impl DecisionIndex {
                 }
 
                 let denies_start = index.denies.len() as u32;
-                pruner.prune_denies(&mut cell_denies);
+                pruner.prune_denies(&mut cell_denies, &mut kept_denies);
                 index
                     .denies
                     .extend(cell_denies.iter().map(|&check| check.clone()));
@@ -406,7 +407,7 @@ impl DecisionIndex {
                     let at = index.allow_bounds.len() as u32;
                     for entries in &mut by_recipient {
                         index.allow_bounds.push(index.allows.len() as u32);
-                        pruner.prune_allows(entries);
+                        pruner.prune_allows(entries, &mut kept_allows);
                         index
                             .allows
                             .extend(entries.iter().map(|&entry| entry.clone()));
@@ -477,7 +478,7 @@ impl Pruner<'_> {
 
     /// Keeps the denies that no other fires wherever they fire, the
     /// broadest first: the lean path stops at the first that fires.
-    fn prune_denies(&mut self, denies: &mut Vec<&DenyCheck>) {
+    fn prune_denies<'a>(&mut self, denies: &mut Vec<&'a DenyCheck>, kept: &mut Vec<&'a DenyCheck>) {
         denies.sort_by_key(|d| {
             (
                 d.condition.is_some(),
@@ -487,27 +488,21 @@ impl Pruner<'_> {
                 d.condition,
             )
         });
-        let mut kept = 0;
-        for at in 0..denies.len() {
-            let Some(&check) = denies.get(at) else { break };
-            let needless = kept <= PRUNED_AGAINST_AT_MOST
-                && denies.get(..kept).unwrap_or_default().iter().any(|broad| {
-                    check.recipients.within(&broad.recipients)
-                        && check.actions.within(&broad.actions)
-                        && check.subjects.within(&broad.subjects)
-                        && self.at_most(check.condition, broad.condition)
-                });
-            if !needless {
-                denies.swap(kept, at);
-                kept += 1;
-            }
-        }
-        denies.truncate(kept);
+        prune(denies, kept, |broad, narrow| {
+            narrow.recipients.within(&broad.recipients)
+                && narrow.actions.within(&broad.actions)
+                && narrow.subjects.within(&broad.subjects)
+                && self.at_most(narrow.condition, broad.condition)
+        });
     }
 
     /// Keeps the allows that no other applies wherever they apply, the
     /// broadest first: the lean path stops at the first that applies.
-    fn prune_allows(&mut self, allows: &mut Vec<&AllowEntry>) {
+    fn prune_allows<'a>(
+        &mut self,
+        allows: &mut Vec<&'a AllowEntry>,
+        kept: &mut Vec<&'a AllowEntry>,
+    ) {
         allows.sort_by_key(|a| {
             (
                 a.condition.is_some(),
@@ -517,23 +512,34 @@ impl Pruner<'_> {
                 a.condition,
             )
         });
-        let mut kept = 0;
-        for at in 0..allows.len() {
-            let Some(&entry) = allows.get(at) else { break };
-            let needless = kept <= PRUNED_AGAINST_AT_MOST
-                && allows.get(..kept).unwrap_or_default().iter().any(|broad| {
-                    entry.clearance <= broad.clearance
-                        && entry.actions.within(&broad.actions)
-                        && entry.subjects.within(&broad.subjects)
-                        && self.at_most(entry.condition, broad.condition)
-                });
-            if !needless {
-                allows.swap(kept, at);
-                kept += 1;
-            }
-        }
-        allows.truncate(kept);
+        prune(allows, kept, |broad, narrow| {
+            narrow.clearance <= broad.clearance
+                && narrow.actions.within(&broad.actions)
+                && narrow.subjects.within(&broad.subjects)
+                && self.at_most(narrow.condition, broad.condition)
+        });
     }
+}
+
+/// Leaves in `items`, in their order, those that no other covers
+/// (`covers(broad, narrow)`); of equal ones, the first. `kept` is scratch.
+fn prune<'a, T>(
+    items: &mut Vec<&'a T>,
+    kept: &mut Vec<&'a T>,
+    mut covers: impl FnMut(&T, &T) -> bool,
+) {
+    kept.clear();
+    for item in items.drain(..) {
+        if kept.len() <= PRUNED_AGAINST_AT_MOST {
+            if kept.iter().any(|broad| covers(broad, item)) {
+                continue;
+            }
+            // A broader item met late still stands for those kept before.
+            kept.retain(|narrow| !covers(item, narrow));
+        }
+        kept.push(item);
+    }
+    std::mem::swap(items, kept);
 }
 
 /// Call `visit` with every cell (`data * purposes + purpose`) and rule that
@@ -582,6 +588,50 @@ fn reads_purpose(cond: &Cond) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Conditions by the text of each, in the cell of `data` and `purpose`.
+    fn pruned(text: &str, recipient: &str) -> (Vec<String>, Vec<String>) {
+        let policy = crate::Policy::from_source("t.privet", &format!("use std\n{text}"))
+            .unwrap_or_else(|e| panic!("{:?}", e.problems()));
+        let compiled = policy.compiled();
+        let id = |dimension, key| compiled.taxonomy(dimension).id(key).unwrap();
+        let (d, p, r) = (
+            id(Dimension::Data, "user.contact.email"),
+            id(Dimension::Purpose, "essential.service"),
+            id(Dimension::Recipient, recipient),
+        );
+        let index = &compiled.index;
+        let shown = |condition: Option<CondId>| match condition {
+            Some(c) => format!("{:?}", index.conditions[c as usize].cond),
+            None => "always".to_string(),
+        };
+        (
+            index.denies(d, p).iter().map(|c| shown(c.condition)).collect(),
+            index.allows(d, p, r).iter().map(|a| shown(a.condition)).collect(),
+        )
+    }
+
+    #[test]
+    fn a_broader_rule_stands_for_a_narrower_one_written_before_it() {
+        let text = r#"
+deny user.contact.email for essential.service when subject_age < 10 and not parental_consent cite "a"
+deny user.contact.email for essential.service when subject_age < 14 and not parental_consent cite "b"
+deny user.contact.email, user.name for essential.service when opt_out(purpose) cite "c"
+allow user.contact.email for essential.service to first_party basis contract when subject_age > 20 cite "d"
+allow user.contact.email for essential.service to first_party basis contract when subject_age > 12 cite "e"
+allow user.contact.email for essential.service to first_party, affiliate basis contract when subject_age > 30 cite "f"
+allow user.contact.email for essential.service to affiliate about customer basis contract when subject_age > 12 cite "g"
+"#;
+        let (denies, first_party) = pruned(text, "first_party");
+        assert_eq!(denies.len(), 2, "{denies:?}");
+        assert!(denies[0].contains("Lt, 14") && denies[1].contains("PurposeMember"));
+        assert_eq!(first_party.len(), 1, "{first_party:?}");
+        assert!(first_party[0].contains("Gt, 12"));
+        // For the affiliate neither covers the other: `> 30` reaches every
+        // subject, `> 12` only customers.
+        let (_, affiliate) = pruned(text, "affiliate");
+        assert_eq!(affiliate.len(), 2, "{affiliate:?}");
+    }
 
     #[test]
     fn masks_stay_two_words() {
