@@ -230,6 +230,9 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
             for d in data.descendants(item).ones() {
                 let d = d as KeyId;
                 let class = request.class.max(data.class(d));
+                if truths.any_not_false(index.deny_mask(d, p), p) {
+                    return false;
+                }
                 for check in index.denies(d, p) {
                     if check.actions.contains(request.action)
                         && check.subjects.contains(request.subject)
@@ -282,6 +285,40 @@ impl<'a> Truths<'a> {
         }
     }
 
+    /// Whether any condition of `mask` (one bit each, the first 64) is not
+    /// false at `purpose`: a deny under it fires.
+    #[inline]
+    fn any_not_false(&mut self, mask: u64, purpose: KeyId) -> bool {
+        if mask == 0 {
+            return false;
+        }
+        self.at(purpose);
+        if mask & self.known[0] & self.not_false[0] != 0 {
+            return true;
+        }
+        let mut unknown = mask & !self.known[0];
+        while unknown != 0 {
+            let id = unknown.trailing_zeros();
+            unknown &= unknown - 1;
+            if self.get(Some(id), purpose) != Truth::False {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forget what was learnt at another purpose of the conditions that
+    /// read it.
+    #[inline]
+    fn at(&mut self, purpose: KeyId) {
+        if purpose != self.purpose {
+            self.purpose = purpose;
+            for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
+                *known &= !readers;
+            }
+        }
+    }
+
     /// The truth at `purpose`.
     #[inline]
     fn get(&mut self, condition: Option<CondId>, purpose: KeyId) -> Truth {
@@ -309,12 +346,7 @@ impl<'a> Truths<'a> {
         let Some(id) = condition else {
             return Truth::True;
         };
-        if purpose != self.purpose {
-            self.purpose = purpose;
-            for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
-                *known &= !readers;
-            }
-        }
+        self.at(purpose);
         let slot = (id / 64) as usize;
         let bit = 1u64 << (id % 64);
         if let (Some(known), Some(not_false), Some(true_)) = (

@@ -110,6 +110,21 @@ pub struct DenyCheck {
     pub subjects: KeyMask,
 }
 
+impl DenyCheck {
+    /// The condition's bit in a cell's deny mask, for a deny that covers
+    /// every recipient, action and subject under one of the first 64
+    /// conditions.
+    fn everywhere_under(&self) -> Option<u64> {
+        let everywhere = [&self.recipients, &self.actions, &self.subjects]
+            .iter()
+            .all(|mask| **mask == KeyMask::Any);
+        match self.condition {
+            Some(id) if everywhere && id < 64 => Some(1 << id),
+            _ => None,
+        }
+    }
+}
+
 /// An allow filed in a cell for one recipient: it applies at a point of
 /// the cell for that recipient whose action and subject it covers, when its
 /// condition is true.
@@ -134,7 +149,12 @@ const PRUNED_AGAINST_AT_MOST: usize = 64;
 
 #[derive(Debug, Clone)]
 struct Cell {
+    /// The denies checked one by one.
     denies: Range<u32>,
+    /// The others: one bit for each condition under which a deny covers
+    /// every recipient, action and subject of the cell. Any such condition
+    /// not false at a point denies it.
+    deny_mask: u64,
     /// Where the cell's bounds start in `allow_bounds`: one for each
     /// recipient and one more, delimiting its allows in `allows`; or
     /// `NO_ALLOWS`.
@@ -149,6 +169,7 @@ impl Default for Cell {
     fn default() -> Self {
         Cell {
             denies: 0..0,
+            deny_mask: 0,
             allows: NO_ALLOWS,
             deny_rules: 0..0,
             allow_rules: 0..0,
@@ -200,7 +221,15 @@ pub struct DecisionIndex {
 }
 
 impl DecisionIndex {
-    /// The denies filed under `data` and `purpose`.
+    /// The conditions (one bit each, below 64) under which a deny filed
+    /// under `data` and `purpose` covers every recipient, action and
+    /// subject: those are not among [`DecisionIndex::denies`].
+    #[inline]
+    pub fn deny_mask(&self, data: KeyId, purpose: KeyId) -> u64 {
+        self.cell(data, purpose).map_or(0, |cell| cell.deny_mask)
+    }
+
+    /// The other denies filed under `data` and `purpose`.
     #[inline]
     pub fn denies(&self, data: KeyId, purpose: KeyId) -> &[DenyCheck] {
         self.cell(data, purpose)
@@ -284,8 +313,13 @@ impl DecisionIndex {
                 .and_then(|b| bases.get(b))
                 .and_then(|b| b.requires.clone())
         };
-        // The lean path's conditions are interned first: the first 256 are
-        // the ones it remembers.
+        // The lean path's conditions are interned first, the denies' before
+        // all: the first 256 are the ones it remembers, and a deny under one
+        // of the first 64 that covers every recipient, action and subject
+        // is checked with the others of its cell in one step.
+        for rule in rules.iter().filter(|rule| rule.effect == Effect::Deny) {
+            intern(rule.condition.clone());
+        }
         let filed: Vec<Filed> = rules
             .iter()
             .map(|rule| match rule.effect {
@@ -398,9 +432,13 @@ impl DecisionIndex {
 
                 let denies_start = index.denies.len() as u32;
                 pruner.prune_denies(&mut cell_denies, &mut kept_denies);
-                index
-                    .denies
-                    .extend(cell_denies.iter().map(|&check| check.clone()));
+                let mut deny_mask = 0;
+                for &check in &cell_denies {
+                    match check.everywhere_under() {
+                        Some(bit) => deny_mask |= bit,
+                        None => index.denies.push(check.clone()),
+                    }
+                }
                 let allows = if by_recipient.iter().all(Vec::is_empty) {
                     NO_ALLOWS
                 } else {
@@ -418,6 +456,7 @@ impl DecisionIndex {
                 if let Some(cell) = index.cells.get_mut(cell) {
                     *cell = Cell {
                         denies: denies_start..index.denies.len() as u32,
+                        deny_mask,
                         allows,
                         deny_rules: deny_rules_start..allow_rules_start,
                         allow_rules: allow_rules_start..rules_end,
@@ -589,8 +628,11 @@ fn reads_purpose(cond: &Cond) -> bool {
 mod tests {
     use super::*;
 
-    /// Conditions by the text of each, in the cell of `data` and `purpose`.
-    fn pruned(text: &str, recipient: &str) -> (Vec<String>, Vec<String>) {
+    /// What is left to check for `user.contact.email` for
+    /// `essential.service` to `recipient`: the conditions of the denies (of
+    /// the mask, then those listed), how many are listed, and the
+    /// conditions of the allows.
+    fn pruned(text: &str, recipient: &str) -> (Vec<String>, usize, Vec<String>) {
         let policy = crate::Policy::from_source("t.privet", &format!("use std\n{text}"))
             .unwrap_or_else(|e| panic!("{:?}", e.problems()));
         let compiled = policy.compiled();
@@ -605,9 +647,19 @@ mod tests {
             Some(c) => format!("{:?}", index.conditions[c as usize].cond),
             None => "always".to_string(),
         };
+        let mask = index.deny_mask(d, p);
+        let masked = (0..64).filter(|bit| mask & (1 << bit) != 0).map(Some);
         (
-            index.denies(d, p).iter().map(|c| shown(c.condition)).collect(),
-            index.allows(d, p, r).iter().map(|a| shown(a.condition)).collect(),
+            masked
+                .chain(index.denies(d, p).iter().map(|c| c.condition))
+                .map(shown)
+                .collect(),
+            index.denies(d, p).len(),
+            index
+                .allows(d, p, r)
+                .iter()
+                .map(|a| shown(a.condition))
+                .collect(),
         )
     }
 
@@ -622,14 +674,16 @@ allow user.contact.email for essential.service to first_party basis contract whe
 allow user.contact.email for essential.service to first_party, affiliate basis contract when subject_age > 30 cite "f"
 allow user.contact.email for essential.service to affiliate about customer basis contract when subject_age > 12 cite "g"
 "#;
-        let (denies, first_party) = pruned(text, "first_party");
+        let (denies, listed, first_party) = pruned(text, "first_party");
         assert_eq!(denies.len(), 2, "{denies:?}");
         assert!(denies[0].contains("Lt, 14") && denies[1].contains("PurposeMember"));
+        // Both cover every recipient, action and subject: checked as a mask.
+        assert_eq!(listed, 0, "no deny is left to check one by one");
         assert_eq!(first_party.len(), 1, "{first_party:?}");
         assert!(first_party[0].contains("Gt, 12"));
         // For the affiliate neither covers the other: `> 30` reaches every
         // subject, `> 12` only customers.
-        let (_, affiliate) = pruned(text, "affiliate");
+        let (_, _, affiliate) = pruned(text, "affiliate");
         assert_eq!(affiliate.len(), 2, "{affiliate:?}");
     }
 
