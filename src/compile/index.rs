@@ -389,9 +389,20 @@ impl DecisionIndex {
             cells: vec![Cell::default(); cell_count],
             ..DecisionIndex::default()
         };
+        // The broadest first, in every cell: ranked once here, so that a
+        // cell sorts its rules by a number.
+        let mut broadest_first: Vec<u32> = (0..filed.len() as u32).collect();
+        broadest_first.sort_by_cached_key(|&id| filed.get(id as usize).map(Filed::breadth));
+        let mut rank = vec![0u32; filed.len()];
+        for (place, &id) in broadest_first.iter().enumerate() {
+            if let Some(rank) = rank.get_mut(id as usize) {
+                *rank = place as u32;
+            }
+        }
+        let mut ranked: Vec<u32> = Vec::new();
         let mut pruner = Pruner {
             conditions: &conditions,
-            shown: HashMap::new(),
+            shown: foldhash::HashMap::default(),
         };
         let (mut cell_denies, mut kept_denies) = (Vec::new(), Vec::new());
         let mut by_recipient: Vec<Vec<&AllowEntry>> = vec![Vec::new(); recipients];
@@ -413,7 +424,10 @@ impl DecisionIndex {
 
                 cell_denies.clear();
                 by_recipient.iter_mut().for_each(Vec::clear);
-                for &id in ids {
+                ranked.clear();
+                ranked.extend(ids);
+                ranked.sort_unstable_by_key(|&id| rank.get(id as usize).copied());
+                for &id in &ranked {
                     match filed.get(id as usize) {
                         Some(Filed::Deny(check)) => cell_denies.push(check),
                         Some(Filed::Allow {
@@ -487,11 +501,43 @@ enum Filed {
     },
 }
 
+/// Broader sorts first: unconditional, then over more keys (recipients
+/// for a deny; an allow is filed by recipient), then (allows) over more
+/// classes of data.
+type Breadth = (
+    bool,
+    Reverse<u32>,
+    Reverse<u32>,
+    Reverse<u32>,
+    Option<CondId>,
+);
+
+impl Filed {
+    fn breadth(&self) -> Breadth {
+        match self {
+            Filed::Deny(check) => (
+                check.condition.is_some(),
+                Reverse(check.recipients.breadth()),
+                Reverse(check.actions.breadth()),
+                Reverse(check.subjects.breadth()),
+                check.condition,
+            ),
+            Filed::Allow { entry, .. } => (
+                entry.condition.is_some(),
+                Reverse(entry.actions.breadth()),
+                Reverse(entry.subjects.breadth()),
+                Reverse(entry.clearance as u32),
+                entry.condition,
+            ),
+        }
+    }
+}
+
 /// Drops from a cell's checks those that another one kept makes needless,
 /// remembering across cells which condition was shown at most which.
 struct Pruner<'a> {
     conditions: &'a [IndexedCond],
-    shown: HashMap<(CondId, CondId), bool>,
+    shown: foldhash::HashMap<(CondId, CondId), bool>,
 }
 
 impl Pruner<'_> {
@@ -515,18 +561,9 @@ impl Pruner<'_> {
         }
     }
 
-    /// Keeps the denies that no other fires wherever they fire, the
-    /// broadest first: the lean path stops at the first that fires.
+    /// Keeps the denies (ranked broadest first) that no other fires
+    /// wherever they fire: the lean path stops at the first that fires.
     fn prune_denies<'a>(&mut self, denies: &mut Vec<&'a DenyCheck>, kept: &mut Vec<&'a DenyCheck>) {
-        denies.sort_by_key(|d| {
-            (
-                d.condition.is_some(),
-                Reverse(d.recipients.breadth()),
-                Reverse(d.actions.breadth()),
-                Reverse(d.subjects.breadth()),
-                d.condition,
-            )
-        });
         prune(denies, kept, |broad, narrow| {
             narrow.recipients.within(&broad.recipients)
                 && narrow.actions.within(&broad.actions)
@@ -535,22 +572,13 @@ impl Pruner<'_> {
         });
     }
 
-    /// Keeps the allows that no other applies wherever they apply, the
-    /// broadest first: the lean path stops at the first that applies.
+    /// Keeps the allows (ranked broadest first) that no other applies
+    /// wherever they apply: the lean path stops at the first that applies.
     fn prune_allows<'a>(
         &mut self,
         allows: &mut Vec<&'a AllowEntry>,
         kept: &mut Vec<&'a AllowEntry>,
     ) {
-        allows.sort_by_key(|a| {
-            (
-                a.condition.is_some(),
-                Reverse(a.actions.breadth()),
-                Reverse(a.subjects.breadth()),
-                Reverse(a.clearance),
-                a.condition,
-            )
-        });
         prune(allows, kept, |broad, narrow| {
             narrow.clearance <= broad.clearance
                 && narrow.actions.within(&broad.actions)
