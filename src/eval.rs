@@ -205,10 +205,12 @@ struct Trace {
 const MAX_UNCOVERED_SHOWN: usize = 3;
 
 /// Evaluate without explanation: the lean path. It reads the policy's
-/// [`DecisionIndex`] instead of its rules, decides the recipients of a
-/// (data, purpose) cell together, evaluates each condition at most once per
-/// purpose (once per request if it does not read the purpose), and stops at
-/// the first point that is not allowed. It allocates nothing.
+/// [`DecisionIndex`] instead of its rules: per (data, purpose) cell, the
+/// denies that cover everything as one mask of conditions and the others
+/// one by one, then per recipient the allows left after pruning, broadest
+/// first. It evaluates each condition at most once per purpose (once per
+/// request if it does not read the purpose), and stops at the first point
+/// that is not allowed. It allocates nothing.
 pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     let index = &policy.index;
     let data = policy.taxonomy(Dimension::Data);
