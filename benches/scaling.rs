@@ -2,12 +2,15 @@
 //! (DESIGN.md §6: "flat (not linear) as a policy grows to 10,000 rules").
 //!
 //! The bench writes policy *text* of 10, 100, 1,000 and 10,000 rules over
-//! the standard vocabulary (a fixed pseudo-random mix: allows with a basis
-//! and `when subject_age > N` or `unless opt_out(purpose)`, one rule in
-//! four on `user.contact.email`, and about one deny in ten with a condition
-//! the requests do not meet), compiles each with `Policy::from_source` (one
-//! file, as a legal engineer would write it), and asks every policy the
-//! same requests.
+//! the standard vocabulary: eight core rules that settle the requests below
+//! (seven allowed, one denied, at every size), then a fixed pseudo-random
+//! mix (allows with a basis and `when subject_age > N` or
+//! `unless opt_out(purpose)`, one rule in four on `user.contact.email`, and
+//! about one deny in ten with a condition the requests do not meet). It
+//! compiles each with `Policy::from_source` (one file, as a legal engineer
+//! would write it) and asks every policy the same requests, which get the
+//! same answers: what grows is only what else the policy says of the
+//! points they ask about.
 //!
 //! - `scaling/is_allowed/N`: one pass over the requests, pre-resolved;
 //! - `scaling/compile/N`: compiling the text (1,000 and 10,000 rules).
