@@ -25,8 +25,9 @@ fuzz_target!(|data: &[u8]| {
             .map(|&id| compiled.taxonomy(dimension).key(id).to_string())
     };
     let rules = &compiled.rules;
-    // Every region of every number the policy compares (where a comparison
-    // changes its truth), and one unknown: one context each.
+    // For each whole-number fact, a number in every region of its values
+    // (where some comparison changes its truth), and one context more for
+    // it unknown.
     let numbers: Vec<Vec<i64>> = compiled
         .regions
         .iter()
@@ -70,26 +71,28 @@ fuzz_target!(|data: &[u8]| {
                 request = request.subject(subject);
             }
             for (index, fact) in compiled.facts.iter().enumerate() {
-                let pick = context + index;
                 let name = fact.name.to_string();
-                if let FactKind::Int = fact.kind {
+                let choice = (context + index) % 3;
+                request = match &fact.kind {
                     // Each region in turn, then unknown.
-                    let numbers = numbers.get(index).map(Vec::as_slice).unwrap_or_default();
-                    if let Some(&number) = numbers.get(context % (numbers.len() + 1)) {
-                        request = request.fact(name, number);
+                    FactKind::Int => {
+                        let number = numbers
+                            .get(index)
+                            .and_then(|numbers| numbers.get(context % (numbers.len() + 1)));
+                        match number {
+                            Some(&number) => request.fact(name, number),
+                            None => request,
+                        }
                     }
-                    continue;
-                }
-                request = match (&fact.kind, pick % 3) {
-                    // Left out: unknown, or the fact's default.
-                    (_, 0) | (FactKind::Int, _) => request,
-                    (FactKind::Bool, choice) => request.fact(name, choice == 1),
-                    (FactKind::PurposeSet, 1) => request.fact(
+                    // Left out one time in three: unknown, or the default.
+                    _ if choice == 0 => request,
+                    FactKind::Bool => request.fact(name, choice == 1),
+                    FactKind::PurposeSet if choice == 1 => request.fact(
                         name,
                         vec![purpose.clone().unwrap_or_else(|| "marketing".into())],
                     ),
-                    (FactKind::PurposeSet, _) => request.fact(name, Vec::<String>::new()),
-                    (FactKind::EnumSet(members), choice) => request.fact(
+                    FactKind::PurposeSet => request.fact(name, Vec::<String>::new()),
+                    FactKind::EnumSet(members) => request.fact(
                         name,
                         members
                             .iter()
