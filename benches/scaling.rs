@@ -298,7 +298,8 @@ fn per_request(policies: &[(usize, Policy, Vec<ResolvedRequest>)]) {
     const ITERATIONS: u32 = 1_000;
     println!(
         "per request, median ns (A allow, D deny) and what the index holds where it reads \
-         (deny checks/allows, summed over its points) at {:?} rules:",
+         (deny conditions in masks + denies checked one by one / allows, summed over its points) \
+         at {:?} rules:",
         policies.iter().map(|(n, _, _)| n).collect::<Vec<_>>()
     );
     for (index, json) in REQUESTS.iter().enumerate() {
@@ -317,9 +318,9 @@ fn per_request(policies: &[(usize, Policy, Vec<ResolvedRequest>)]) {
                     .collect();
                 rounds.sort_by(f64::total_cmp);
                 let answer = if policy.is_allowed(request) { 'A' } else { 'D' };
-                let (denies, allows) = cell_load(policy, request);
+                let (masked, denies, allows) = cell_load(policy, request);
                 format!(
-                    "{:>7.0} {answer} {denies:>4}/{allows:>4}",
+                    "{:>7.0} {answer} {masked:>3}+{denies:<3}/{allows:>4}",
                     rounds[ROUNDS / 2]
                 )
             })
@@ -330,7 +331,7 @@ fn per_request(policies: &[(usize, Policy, Vec<ResolvedRequest>)]) {
 
 /// What the decision index holds at every (data, purpose, recipient) point
 /// a request covers: the work a decision could do, whatever it stops at.
-fn cell_load(policy: &Policy, request: &ResolvedRequest) -> (usize, usize) {
+fn cell_load(policy: &Policy, request: &ResolvedRequest) -> (u32, usize, usize) {
     let compiled = policy.compiled();
     let data = compiled.taxonomy(Dimension::Data);
     let purposes = compiled.taxonomy(Dimension::Purpose);
@@ -341,11 +342,12 @@ fn cell_load(policy: &Policy, request: &ResolvedRequest) -> (usize, usize) {
         Some(p) => purposes.descendants(p),
         None => purposes.everything(),
     };
-    let (mut denies, mut allows) = (0, 0);
+    let (mut masked, mut denies, mut allows) = (0, 0, 0);
     let index = &compiled.index;
     for &item in &request.data {
         for d in data.descendants(item).ones() {
             for p in purpose_set.ones() {
+                masked += index.deny_mask(d as u32, p as u32).count_ones();
                 denies += index.denies(d as u32, p as u32).len();
                 for r in recipients.ones() {
                     allows += index.allows(d as u32, p as u32, r as u32).len();
@@ -353,7 +355,7 @@ fn cell_load(policy: &Policy, request: &ResolvedRequest) -> (usize, usize) {
             }
         }
     }
-    (denies, allows)
+    (masked, denies, allows)
 }
 
 fn mib(bytes: usize) -> f64 {
