@@ -205,12 +205,15 @@ struct Trace {
 const MAX_UNCOVERED_SHOWN: usize = 3;
 
 /// Evaluate without explanation: the lean path. It reads the policy's
-/// [`DecisionIndex`] instead of its rules: per (data, purpose) cell, the
-/// denies that cover everything as one mask of conditions and the others
-/// one by one, then per recipient the allows left after pruning, broadest
-/// first. It evaluates each condition at most once per purpose (once per
-/// request if it does not read the purpose), and stops at the first point
-/// that is not allowed. It allocates nothing.
+/// [`DecisionIndex`] instead of its rules: first whether the request
+/// meets a forbidden cell (an unconditional deny of everything there),
+/// then per (data, purpose) cell, the denies that cover everything as one
+/// mask of conditions and the others one by one, then per recipient the
+/// allows left after pruning, broadest first. It evaluates each condition
+/// at most once per request, or, if it reads the purpose, once for each
+/// purpose signature (which of the purpose sets it tests cover the
+/// purpose), and stops at the first point that is not allowed. It
+/// allocates nothing.
 pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     let index = &policy.index;
     let data = policy.taxonomy(Dimension::Data);
@@ -222,6 +225,15 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
         Some(p) => purposes.descendants(p),
         None => purposes.everything(),
     };
+    // What is never allowed first: a request with any point in a
+    // forbidden cell is denied, so the points are not walked to find it.
+    if request
+        .data
+        .iter()
+        .any(|&item| index.forbids(data.descendants(item), purpose_set))
+    {
+        return false;
+    }
     let recipient_word = KeyMask::word(recipients);
     let mut truths = Truths::new(index, &request.facts);
     // Purpose by purpose, so that what a condition says of the purpose is
@@ -265,11 +277,14 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
 
 /// The truth of the index's conditions for one request. The first 256
 /// conditions are remembered in bitsets on the stack; those that read the
-/// purpose are forgotten when the purpose changes.
+/// purpose are forgotten when the purpose changes to one they can tell
+/// apart from it (of another signature).
 struct Truths<'a> {
     index: &'a DecisionIndex,
     facts: &'a [Option<FactValue>],
     purpose: KeyId,
+    /// [`DecisionIndex::purpose_signature`] of `purpose`.
+    signature: u64,
     known: [u64; 4],
     not_false: [u64; 4],
     true_: [u64; 4],
@@ -280,7 +295,10 @@ impl<'a> Truths<'a> {
         Truths {
             index,
             facts,
-            purpose: 0,
+            // No purpose yet: nothing is known, so the first purpose
+            // forgets nothing.
+            purpose: KeyId::MAX,
+            signature: u64::MAX,
             known: [0; 4],
             not_false: [0; 4],
             true_: [0; 4],
@@ -309,14 +327,18 @@ impl<'a> Truths<'a> {
         false
     }
 
-    /// Forget what was learnt at another purpose of the conditions that
-    /// read it.
+    /// Forget what the conditions that read the purpose were found to be
+    /// at a purpose they can tell apart from `purpose`.
     #[inline]
     fn at(&mut self, purpose: KeyId) {
         if purpose != self.purpose {
             self.purpose = purpose;
-            for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
-                *known &= !readers;
+            let signature = self.index.purpose_signature(self.facts, purpose);
+            if signature != self.signature {
+                self.signature = signature;
+                for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
+                    *known &= !readers;
+                }
             }
         }
     }

@@ -17,12 +17,12 @@
 //! `subject_age > N` for the same recipient cost one check, the least `N`.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 use fixedbitset::FixedBitSet;
 
-use super::{BasisDef, CompiledRule, Cond, KeyId, Taxonomy, implies};
+use super::{BasisDef, CompiledRule, Cond, FactId, FactValue, KeyId, Taxonomy, implies};
 use crate::syntax::{ByDimension, Class, Dimension, Effect};
 
 /// A condition's index in [`DecisionIndex::conditions`].
@@ -110,17 +110,28 @@ pub struct DenyCheck {
     pub subjects: KeyMask,
 }
 
+/// Where the lean path checks a deny filed in a cell.
+enum DenyPlace {
+    /// Unconditional, over every recipient, action and subject ("we never
+    /// sell your data"): the cell is forbidden, which is checked for a
+    /// whole request before any of its points.
+    Forbidden,
+    /// Over every recipient, action and subject under one of the first 64
+    /// conditions: its bit in the cell's mask.
+    Mask(u64),
+    /// One by one.
+    Listed,
+}
+
 impl DenyCheck {
-    /// The condition's bit in a cell's deny mask, for a deny that covers
-    /// every recipient, action and subject under one of the first 64
-    /// conditions.
-    fn everywhere_under(&self) -> Option<u64> {
+    fn place(&self) -> DenyPlace {
         let everywhere = [&self.recipients, &self.actions, &self.subjects]
             .iter()
             .all(|mask| **mask == KeyMask::Any);
         match self.condition {
-            Some(id) if everywhere && id < 64 => Some(1 << id),
-            _ => None,
+            None if everywhere => DenyPlace::Forbidden,
+            Some(id) if everywhere && id < 64 => DenyPlace::Mask(1 << id),
+            _ => DenyPlace::Listed,
         }
     }
 }
@@ -218,15 +229,62 @@ pub struct DecisionIndex {
     pub rule_conditions: Vec<RuleConditions>,
     /// One bit for each of the first 256 conditions that reads the purpose.
     pub purpose_readers: [u64; 4],
+    /// The data keys with a forbidden cell: an unconditional deny over
+    /// every recipient, action and subject.
+    forbidden_data: FixedBitSet,
+    /// By data key, the purposes of its forbidden cells.
+    forbidden_purposes: Vec<FixedBitSet>,
+    /// The purpose sets that conditions test against the point's purpose
+    /// (`consent(purpose)`), at most 63 of them: see
+    /// [`DecisionIndex::purpose_signature`].
+    purpose_facts: Vec<FactId>,
 }
 
+/// The signature of every purpose when the policy tests more than 63 purpose
+/// sets against the point's purpose: the purpose itself, marked.
+const BY_PURPOSE: u64 = 1 << 63;
+
 impl DecisionIndex {
+    /// What of `purpose` the conditions that read it can see: one bit for
+    /// each purpose set tested against it that covers it. Those sets are
+    /// all a condition reads of the purpose, so two purposes of equal
+    /// signature give every condition the same truth, and what was learnt
+    /// at one holds at the other.
+    #[inline]
+    pub fn purpose_signature(&self, facts: &[Option<FactValue>], purpose: KeyId) -> u64 {
+        if self.purpose_facts.len() >= 64 {
+            return BY_PURPOSE | u64::from(purpose);
+        }
+        let mut signature = 0;
+        for (bit, &fact) in self.purpose_facts.iter().enumerate() {
+            if let Some(Some(FactValue::Purposes { covered, .. })) = facts.get(fact as usize) {
+                if covered.contains(purpose as usize) {
+                    signature |= 1 << bit;
+                }
+            }
+        }
+        signature
+    }
+
     /// The conditions (one bit each, below 64) under which a deny filed
     /// under `data` and `purpose` covers every recipient, action and
     /// subject: those are not among [`DecisionIndex::denies`].
     #[inline]
     pub fn deny_mask(&self, data: KeyId, purpose: KeyId) -> u64 {
         self.cell(data, purpose).map_or(0, |cell| cell.deny_mask)
+    }
+
+    /// Whether a cell of a data key in `data` and a purpose in `purposes`
+    /// is forbidden: every request with a point there is denied, whatever
+    /// else it asks. Those denies are not among [`DecisionIndex::denies`].
+    #[inline]
+    pub fn forbids(&self, data: &FixedBitSet, purposes: &FixedBitSet) -> bool {
+        !data.is_disjoint(&self.forbidden_data)
+            && data.intersection(&self.forbidden_data).any(|d| {
+                self.forbidden_purposes
+                    .get(d)
+                    .is_some_and(|forbidden| !forbidden.is_disjoint(purposes))
+            })
     }
 
     /// The other denies filed under `data` and `purpose`.
@@ -387,6 +445,7 @@ impl DecisionIndex {
             purposes,
             recipients,
             cells: vec![Cell::default(); cell_count],
+            forbidden_purposes: vec![FixedBitSet::new(); data_keys],
             ..DecisionIndex::default()
         };
         // The broadest first, in every cell: ranked once here, so that a
@@ -448,9 +507,17 @@ impl DecisionIndex {
                 pruner.prune_denies(&mut cell_denies, &mut kept_denies);
                 let mut deny_mask = 0;
                 for &check in &cell_denies {
-                    match check.everywhere_under() {
-                        Some(bit) => deny_mask |= bit,
-                        None => index.denies.push(check.clone()),
+                    match check.place() {
+                        DenyPlace::Forbidden => {
+                            index.forbidden_data.grow(data + 1);
+                            index.forbidden_data.insert(data);
+                            if let Some(forbidden) = index.forbidden_purposes.get_mut(data) {
+                                forbidden.grow(purpose + 1);
+                                forbidden.insert(purpose);
+                            }
+                        }
+                        DenyPlace::Mask(bit) => deny_mask |= bit,
+                        DenyPlace::Listed => index.denies.push(check.clone()),
                     }
                 }
                 let allows = if by_recipient.iter().all(Vec::is_empty) {
@@ -478,13 +545,16 @@ impl DecisionIndex {
                 }
             }
         }
+        let mut purpose_facts = BTreeSet::new();
         for (id, condition) in conditions.iter().enumerate() {
             if let Some(word) = index.purpose_readers.get_mut(id / 64) {
                 if condition.reads_purpose {
                     *word |= 1 << (id % 64);
                 }
             }
+            purposes_tested(&condition.cond, &mut purpose_facts);
         }
+        index.purpose_facts = purpose_facts.into_iter().collect();
         index.conditions = conditions;
         index.rule_conditions = rule_conditions;
         index
@@ -639,6 +709,22 @@ fn covered(scope: Option<&FixedBitSet>, keys: usize) -> impl Iterator<Item = usi
 
 fn range(range: &Range<u32>) -> Range<usize> {
     range.start as usize..range.end as usize
+}
+
+/// Adds the purpose sets that `cond` tests against the point's purpose.
+fn purposes_tested(cond: &Cond, out: &mut BTreeSet<FactId>) {
+    match cond {
+        Cond::PurposeMember {
+            fact,
+            request_purpose: true,
+            ..
+        } => {
+            out.insert(*fact);
+        }
+        Cond::Not(inner) => purposes_tested(inner, out),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| purposes_tested(p, out)),
+        _ => {}
+    }
 }
 
 fn reads_purpose(cond: &Cond) -> bool {
