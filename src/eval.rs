@@ -12,6 +12,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use fixedbitset::FixedBitSet;
+
 use serde::Serialize;
 
 use crate::compile::{
@@ -240,18 +242,19 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     // worked out once for all the data.
     for p in purpose_set.ones() {
         let p = p as KeyId;
+        truths.at(p);
         for &item in &request.data {
             for d in data.descendants(item).ones() {
                 let d = d as KeyId;
                 let class = request.class.max(data.class(d));
-                if truths.any_not_false(index.deny_mask(d, p), p) {
+                if truths.any_not_false(index.deny_mask(d, p)) {
                     return false;
                 }
                 for check in index.denies(d, p) {
                     if check.actions.contains(request.action)
                         && check.subjects.contains(request.subject)
                         && check.recipients.meets(recipient_word, recipients)
-                        && truths.get(check.condition, p) != Truth::False
+                        && truths.get(check.condition) != Truth::False
                     {
                         return false;
                     }
@@ -263,7 +266,7 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                         entry.clearance >= class
                             && entry.actions.contains(request.action)
                             && entry.subjects.contains(request.subject)
-                            && truths.get(entry.condition, p) == Truth::True
+                            && truths.get(entry.condition) == Truth::True
                     });
                     if !allowed {
                         return false;
@@ -275,44 +278,111 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     true
 }
 
-/// The truth of the index's conditions for one request. The first 256
-/// conditions are remembered in bitsets on the stack; those that read the
-/// purpose are forgotten when the purpose changes to one they can tell
-/// apart from it (of another signature).
+/// The truth of the index's conditions for one request, at the purpose
+/// of the point being decided ([`Truths::at`]). The first 256 conditions
+/// are remembered in bitsets on the stack; those that read the purpose are
+/// forgotten when the purpose changes to one they can tell apart from the
+/// last (of another signature).
 struct Truths<'a> {
     index: &'a DecisionIndex,
     facts: &'a [Option<FactValue>],
     purpose: KeyId,
-    /// [`DecisionIndex::purpose_signature`] of `purpose`.
+    /// What of `purpose` the conditions can see: see [`Truths::signature`].
     signature: u64,
+    /// The request's values of the purpose sets that conditions test
+    /// against the point's purpose, looked up once.
+    purpose_sets: [Option<&'a FixedBitSet>; PURPOSE_SETS],
     known: [u64; 4],
     not_false: [u64; 4],
     true_: [u64; 4],
 }
 
+/// How many purpose sets [`Truths`] tells purposes apart by; a policy that
+/// tests more against the point's purpose has its conditions that read the
+/// purpose evaluated again at every purpose.
+const PURPOSE_SETS: usize = 8;
+
+/// The signature of every purpose when the policy tests more purpose sets
+/// than [`PURPOSE_SETS`] against the point's purpose: the purpose itself,
+/// marked.
+const BY_PURPOSE: u64 = 1 << 63;
+
+/// No purpose's signature: no condition that reads the purpose is known.
+const UNKNOWN_SIGNATURE: u64 = u64::MAX;
+
 impl<'a> Truths<'a> {
     fn new(index: &'a DecisionIndex, facts: &'a [Option<FactValue>]) -> Self {
+        let mut purpose_sets = [None; PURPOSE_SETS];
+        for (set, &fact) in purpose_sets.iter_mut().zip(&index.purpose_facts) {
+            if let Some(Some(FactValue::Purposes { covered, .. })) = facts.get(fact as usize) {
+                *set = Some(covered);
+            }
+        }
         Truths {
             index,
             facts,
             // No purpose yet: nothing is known, so the first purpose
             // forgets nothing.
             purpose: KeyId::MAX,
-            signature: u64::MAX,
+            signature: UNKNOWN_SIGNATURE,
+            purpose_sets,
             known: [0; 4],
             not_false: [0; 4],
             true_: [0; 4],
         }
     }
 
-    /// Whether any condition of `mask` (one bit each, the first 64) is not
-    /// false at `purpose`: a deny under it fires.
+    /// One bit for each purpose set tested against the point's purpose
+    /// that covers `purpose`. Those sets are all a condition reads of the
+    /// purpose, so at two purposes of equal signature every condition has
+    /// the same truth, and what was learnt at one holds at the other.
     #[inline]
-    fn any_not_false(&mut self, mask: u64, purpose: KeyId) -> bool {
-        if mask == 0 {
-            return false;
+    fn signature(&self, purpose: KeyId) -> u64 {
+        if self.index.purpose_facts.len() > PURPOSE_SETS {
+            return BY_PURPOSE | u64::from(purpose);
         }
-        self.at(purpose);
+        let mut signature = 0;
+        for (bit, set) in self.purpose_sets.iter().enumerate() {
+            if set.is_some_and(|set| set.contains(purpose as usize)) {
+                signature |= 1 << bit;
+            }
+        }
+        signature
+    }
+
+    /// Decide at `purpose` from now on: forget what the conditions that
+    /// read the purpose were found to be at a purpose they can tell apart
+    /// from it. The signatures are compared only when there is something
+    /// to forget; until a condition that reads the purpose is learnt, the
+    /// purpose's signature stays unknown.
+    #[inline]
+    fn at(&mut self, purpose: KeyId) {
+        if purpose == self.purpose {
+            return;
+        }
+        self.purpose = purpose;
+        let readers_known = self
+            .known
+            .iter()
+            .zip(self.index.purpose_readers)
+            .any(|(known, readers)| known & readers != 0);
+        if !readers_known {
+            self.signature = UNKNOWN_SIGNATURE;
+            return;
+        }
+        let signature = self.signature(purpose);
+        if signature != self.signature {
+            self.signature = signature;
+            for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
+                *known &= !readers;
+            }
+        }
+    }
+
+    /// Whether any condition of `mask` (one bit each, the first 64) is not
+    /// false: a deny under it fires.
+    #[inline]
+    fn any_not_false(&mut self, mask: u64) -> bool {
         if mask & self.known[0] & self.not_false[0] != 0 {
             return true;
         }
@@ -320,92 +390,80 @@ impl<'a> Truths<'a> {
         while unknown != 0 {
             let id = unknown.trailing_zeros();
             unknown &= unknown - 1;
-            if self.get(Some(id), purpose) != Truth::False {
+            if self.learn(id, None) != Truth::False {
                 return true;
             }
         }
         false
     }
 
-    /// Forget what the conditions that read the purpose were found to be
-    /// at a purpose they can tell apart from `purpose`.
+    /// The truth learnt before of condition `id`, if it was.
     #[inline]
-    fn at(&mut self, purpose: KeyId) {
-        if purpose != self.purpose {
-            self.purpose = purpose;
-            let signature = self.index.purpose_signature(self.facts, purpose);
-            if signature != self.signature {
-                self.signature = signature;
-                for (known, readers) in self.known.iter_mut().zip(self.index.purpose_readers) {
-                    *known &= !readers;
-                }
-            }
-        }
+    fn remembered(&self, id: CondId) -> Option<Truth> {
+        let slot = (id / 64) as usize;
+        let bit = 1u64 << (id % 64);
+        let (known, not_false, true_) = (
+            self.known.get(slot)?,
+            self.not_false.get(slot)?,
+            self.true_.get(slot)?,
+        );
+        (known & bit != 0).then(|| match (not_false & bit != 0, true_ & bit != 0) {
+            (false, _) => Truth::False,
+            (true, false) => Truth::Unknown,
+            (true, true) => Truth::True,
+        })
     }
 
-    /// The truth at `purpose`.
+    /// The truth of `condition` (`None` needs nothing: true).
     #[inline]
-    fn get(&mut self, condition: Option<CondId>, purpose: KeyId) -> Truth {
-        self.noting_if(condition, purpose, None)
-    }
-
-    /// The truth at `purpose`; when it is unknown, the facts that were
-    /// missing are added to `missing`.
-    #[inline]
-    fn noting(
-        &mut self,
-        condition: Option<CondId>,
-        purpose: KeyId,
-        missing: &mut BTreeSet<FactId>,
-    ) -> Truth {
-        self.noting_if(condition, purpose, Some(missing))
-    }
-
-    fn noting_if(
-        &mut self,
-        condition: Option<CondId>,
-        purpose: KeyId,
-        missing: Option<&mut BTreeSet<FactId>>,
-    ) -> Truth {
+    fn get(&mut self, condition: Option<CondId>) -> Truth {
         let Some(id) = condition else {
             return Truth::True;
         };
-        self.at(purpose);
-        let slot = (id / 64) as usize;
-        let bit = 1u64 << (id % 64);
-        if let (Some(known), Some(not_false), Some(true_)) = (
-            self.known.get(slot),
-            self.not_false.get(slot),
-            self.true_.get(slot),
-        ) {
-            if known & bit != 0 {
-                let truth = match (not_false & bit != 0, true_ & bit != 0) {
-                    (false, _) => Truth::False,
-                    (true, false) => Truth::Unknown,
-                    (true, true) => Truth::True,
-                };
-                // Unknown is the rare case; what was missing is looked up
-                // again rather than remembered, so that a truth first
-                // learnt without noting still notes here.
-                if truth != Truth::Unknown || missing.is_none() {
-                    return truth;
-                }
-            }
+        match self.remembered(id) {
+            Some(truth) => truth,
+            None => self.learn(id, None),
         }
+    }
+
+    /// The truth of `condition`; when it is unknown, the facts that were
+    /// missing are added to `missing`.
+    fn noting(&mut self, condition: Option<CondId>, missing: &mut BTreeSet<FactId>) -> Truth {
+        let Some(id) = condition else {
+            return Truth::True;
+        };
+        match self.remembered(id) {
+            // Unknown is the rare case; what was missing is looked up
+            // again rather than remembered, so that a truth first learnt
+            // without noting still notes here.
+            Some(truth) if truth != Truth::Unknown => truth,
+            _ => self.learn(id, Some(missing)),
+        }
+    }
+
+    /// Evaluate condition `id` and remember its truth.
+    #[inline(never)]
+    fn learn(&mut self, id: CondId, missing: Option<&mut BTreeSet<FactId>>) -> Truth {
         let Some(indexed) = self.index.conditions.get(id as usize) else {
             // Not in the index: unknown, which allows nothing and lets
             // every deny fire.
             return Truth::Unknown;
         };
-        let truth = indexed.cond.eval(self.facts, purpose, &mut |_| {});
+        if indexed.reads_purpose && self.signature == UNKNOWN_SIGNATURE {
+            // What is learnt now holds at the purposes of this signature.
+            self.signature = self.signature(self.purpose);
+        }
+        let truth = indexed.cond.eval(self.facts, self.purpose, &mut |_| {});
         if let (Truth::Unknown, Some(missing)) = (truth, missing) {
             // Again, to learn which facts were read and missing: unknown
             // is the rarer outcome, and this keeps the common one free of
             // any bookkeeping.
-            indexed.cond.eval(self.facts, purpose, &mut |fact| {
+            indexed.cond.eval(self.facts, self.purpose, &mut |fact| {
                 missing.insert(fact);
             });
         }
+        let slot = (id / 64) as usize;
+        let bit = 1u64 << (id % 64);
         if let (Some(known), Some(not_false), Some(true_)) = (
             self.known.get_mut(slot),
             self.not_false.get_mut(slot),
@@ -475,17 +533,12 @@ pub(crate) fn covers(rule: &CompiledRule, point: Point) -> bool {
 }
 
 /// The condition an allow needs: its basis's requirement and its own.
-fn allow_truth(
-    conditions: RuleConditions,
-    purpose: KeyId,
-    trace: &mut Trace,
-    truths: &mut Truths,
-) -> Truth {
-    let basis = truths.noting(conditions.basis, purpose, &mut trace.missing);
+fn allow_truth(conditions: RuleConditions, trace: &mut Trace, truths: &mut Truths) -> Truth {
+    let basis = truths.noting(conditions.basis, &mut trace.missing);
     if basis == Truth::False {
         return Truth::False;
     }
-    let own = truths.noting(conditions.own, purpose, &mut trace.missing);
+    let own = truths.noting(conditions.own, &mut trace.missing);
     match (basis, own) {
         (Truth::True, Truth::True) => Truth::True,
         (_, Truth::False) => Truth::False,
@@ -500,6 +553,7 @@ fn point_allowed(
     trace: &mut Trace,
     truths: &mut Truths,
 ) -> bool {
+    truths.at(point.purpose);
     let candidates = policy.index.rules(point.data, point.purpose);
     let mut denied = false;
     for &index in candidates.denies {
@@ -513,7 +567,7 @@ fn point_allowed(
         if !covers(rule, point) {
             continue;
         }
-        let fired = truths.noting(conditions.own, point.purpose, &mut trace.missing);
+        let fired = truths.noting(conditions.own, &mut trace.missing);
         if fired != Truth::False {
             denied = true;
             if !trace.denies.iter().any(|(i, _, _)| *i == index) {
@@ -548,7 +602,7 @@ fn point_allowed(
         if rule.clearance < class || !covers(rule, point) {
             continue;
         }
-        if allow_truth(conditions, point.purpose, trace, truths) == Truth::True {
+        if allow_truth(conditions, trace, truths) == Truth::True {
             allowed = true;
             if !trace.allows.iter().any(|(i, _)| *i == index) {
                 trace.allows.push((index, point));

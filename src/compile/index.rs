@@ -22,7 +22,7 @@ use std::ops::Range;
 
 use fixedbitset::FixedBitSet;
 
-use super::{BasisDef, CompiledRule, Cond, FactId, FactValue, KeyId, Taxonomy, implies};
+use super::{BasisDef, CompiledRule, Cond, FactId, KeyId, Taxonomy, implies};
 use crate::syntax::{ByDimension, Class, Dimension, Effect};
 
 /// A condition's index in [`DecisionIndex::conditions`].
@@ -235,37 +235,12 @@ pub struct DecisionIndex {
     /// By data key, the purposes of its forbidden cells.
     forbidden_purposes: Vec<FixedBitSet>,
     /// The purpose sets that conditions test against the point's purpose
-    /// (`consent(purpose)`), at most 63 of them: see
-    /// [`DecisionIndex::purpose_signature`].
-    purpose_facts: Vec<FactId>,
+    /// (`consent(purpose)`): a condition that reads the purpose reads only
+    /// which of them cover it.
+    pub purpose_facts: Vec<FactId>,
 }
 
-/// The signature of every purpose when the policy tests more than 63 purpose
-/// sets against the point's purpose: the purpose itself, marked.
-const BY_PURPOSE: u64 = 1 << 63;
-
 impl DecisionIndex {
-    /// What of `purpose` the conditions that read it can see: one bit for
-    /// each purpose set tested against it that covers it. Those sets are
-    /// all a condition reads of the purpose, so two purposes of equal
-    /// signature give every condition the same truth, and what was learnt
-    /// at one holds at the other.
-    #[inline]
-    pub fn purpose_signature(&self, facts: &[Option<FactValue>], purpose: KeyId) -> u64 {
-        if self.purpose_facts.len() >= 64 {
-            return BY_PURPOSE | u64::from(purpose);
-        }
-        let mut signature = 0;
-        for (bit, &fact) in self.purpose_facts.iter().enumerate() {
-            if let Some(Some(FactValue::Purposes { covered, .. })) = facts.get(fact as usize) {
-                if covered.contains(purpose as usize) {
-                    signature |= 1 << bit;
-                }
-            }
-        }
-        signature
-    }
-
     /// The conditions (one bit each, below 64) under which a deny filed
     /// under `data` and `purpose` covers every recipient, action and
     /// subject: those are not among [`DecisionIndex::denies`].
