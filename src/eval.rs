@@ -341,8 +341,9 @@ impl<'a> Truths<'a> {
         if self.index.purpose_facts.len() > PURPOSE_SETS {
             return BY_PURPOSE | u64::from(purpose);
         }
+        let tested = self.index.purpose_facts.len();
         let mut signature = 0;
-        for (bit, set) in self.purpose_sets.iter().enumerate() {
+        for (bit, set) in self.purpose_sets.iter().take(tested).enumerate() {
             if set.is_some_and(|set| set.contains(purpose as usize)) {
                 signature |= 1 << bit;
             }

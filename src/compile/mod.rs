@@ -147,14 +147,7 @@ impl Cond {
                 _ => Truth::Unknown,
             },
             Cond::Compare(fact, op, rhs) => match value(*fact, missing) {
-                Some(FactValue::Int(lhs)) => known(match op {
-                    CompareOp::Lt => lhs < rhs,
-                    CompareOp::Le => lhs <= rhs,
-                    CompareOp::Gt => lhs > rhs,
-                    CompareOp::Ge => lhs >= rhs,
-                    CompareOp::Eq => lhs == rhs,
-                    CompareOp::Ne => lhs != rhs,
-                }),
+                Some(FactValue::Int(lhs)) => known(op.holds(*lhs, *rhs)),
                 _ => Truth::Unknown,
             },
             Cond::PurposeMember {

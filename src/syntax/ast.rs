@@ -286,6 +286,18 @@ impl CompareOp {
             CompareOp::Ne => "!=",
         }
     }
+
+    /// Whether `lhs op rhs`.
+    pub fn holds(self, lhs: i64, rhs: i64) -> bool {
+        match self {
+            CompareOp::Lt => lhs < rhs,
+            CompareOp::Le => lhs <= rhs,
+            CompareOp::Gt => lhs > rhs,
+            CompareOp::Ge => lhs >= rhs,
+            CompareOp::Eq => lhs == rhs,
+            CompareOp::Ne => lhs != rhs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
