@@ -12,8 +12,19 @@
 //! same answers: what grows is only what else the policy says of the
 //! points they ask about.
 //!
-//! - `scaling/is_allowed/N`: one pass over the requests, pre-resolved;
-//! - `scaling/compile/N`: compiling the text (1,000 and 10,000 rules).
+//! Two families of policies:
+//!
+//! - `scaling/is_allowed/N`: the core and the random rules. Larger policies
+//!   say more *kinds* of thing about the requested points as well as more
+//!   rules: at 10 rules they hold no conditional deny, from about 10,000
+//!   rules every kind the generator writes;
+//! - `scaling/is_allowed_every_kind/N`: a ninth core rule, a deny under
+//!   every kind of condition the random denies carry, which none of the
+//!   requests meets; so every size says every kind of thing about the
+//!   requested points, and what grows is the number of rules alone.
+//!
+//! Each is one pass over the requests, pre-resolved; `scaling/compile/N`
+//! compiles the first family's text (1,000 and 10,000 rules).
 //!
 //! Memory is measured with a counting global allocator (below): the bytes
 //! still allocated while the compiled policy is alive, less those before
@@ -23,7 +34,8 @@
 //! Run: `cargo bench --bench scaling -- --warm-up-time 1 --measurement-time 3`
 //!
 //! `SCALING_SIZES=1000,80000` asks other sizes (a file holds at most 16 MiB,
-//! about 80,000 of these rules); one size at a time lets a profiler such as
+//! about 80,000 of these rules), `SCALING_FAMILIES=is_allowed_every_kind`
+//! one family; one size and family at a time lets a profiler such as
 //! callgrind see one policy's decisions alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -207,14 +219,33 @@ allow user.account.username for essential.fraud_detection to processor.cloud abo
 deny non_personal.statistics for sales cite \"core 8\"
 ";
 
-/// Policy text of `rules` rules: the core, then random ones.
-fn generate(rules: usize) -> String {
+/// One more core rule, for the second family of policies: a deny under
+/// every kind of condition the random denies below attach to the points
+/// the requests ask about, none of which the requests meet. With it the
+/// smallest policy already says of those points every kind of thing the
+/// largest says, so that what grows from one size to the next is only the
+/// number of rules.
+const EVERY_KIND: &str = "\
+deny user, non_personal when (subject_age < 16 and not parental_consent) or (cross_border and not safeguards(scc, consent)) or opt_out(purpose) cite \"core 9\"
+";
+
+/// The two families of generated policies: the core alone, so that larger
+/// policies also attach kinds of condition to the requested points that
+/// the smallest lacks; and the core with [`EVERY_KIND`].
+const FAMILIES: [(&str, &str); 2] = [("is_allowed", ""), ("is_allowed_every_kind", EVERY_KIND)];
+
+/// Policy text of `rules` rules: the core (and `extra`), then random ones.
+fn generate(rules: usize, extra: &str) -> String {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut text = format!(
         "policy bench.generated_{rules} {{\n    title \"generated: {rules} rules\"\n}}\nuse std\n\n"
     );
     text.push_str(CORE);
-    for i in CORE.lines().count()..rules {
+    text.push_str(extra);
+    // The same random rules in both families, one fewer with `extra`.
+    let first = CORE.lines().count();
+    let random = rules.saturating_sub(first + extra.lines().count());
+    for i in first..first + random {
         let data = if i % 4 == 0 {
             vec!["user.contact.email"]
         } else {
@@ -362,58 +393,82 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-fn bench(c: &mut Criterion) {
-    let texts: Vec<(usize, String)> = sizes().into_iter().map(|n| (n, generate(n))).collect();
-
-    // Memory and a first compile time, before criterion runs anything.
-    let mut policies = Vec::new();
-    for (n, text) in &texts {
-        let before = IN_USE.load(Ordering::Relaxed);
-        PEAK.store(before, Ordering::Relaxed);
-        let start = Instant::now();
-        let policy = load(*n, text);
-        let elapsed = start.elapsed();
-        let retained = IN_USE.load(Ordering::Relaxed) - before;
-        let peak = PEAK.load(Ordering::Relaxed) - before;
-        let requests = resolve_all(&policy);
-        let allowed = requests.iter().filter(|r| policy.is_allowed(r)).count();
-        println!(
-            "{n:>6} rules: text {:.2} MiB, compiled in {:.1} ms (one cold run), \
-             retained {:.2} MiB, peak during compile {:.2} MiB, \
-             {} rules compiled, {allowed}/{} requests allowed",
-            mib(text.len()),
-            elapsed.as_secs_f64() * 1e3,
-            mib(retained),
-            mib(peak),
-            policy.compiled().rules.len(),
-            requests.len(),
-        );
-        policies.push((*n, policy, requests));
-    }
-
-    per_request(&policies);
-
-    let mut group = c.benchmark_group("scaling/is_allowed");
-    for (n, policy, requests) in &policies {
-        group.throughput(Throughput::Elements(requests.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), requests, |b, requests| {
-            b.iter(|| {
-                for request in requests {
-                    black_box(policy.is_allowed(black_box(request)));
-                }
+/// `FAMILIES`, or those `SCALING_FAMILIES` names.
+fn families() -> Vec<(&'static str, &'static str)> {
+    match std::env::var("SCALING_FAMILIES") {
+        Ok(names) => names
+            .split(',')
+            .map(|name| {
+                FAMILIES
+                    .into_iter()
+                    .find(|(family, _)| *family == name.trim())
+                    .unwrap_or_else(|| panic!("SCALING_FAMILIES: no family `{name}`"))
             })
-        });
+            .collect(),
+        Err(_) => FAMILIES.to_vec(),
     }
-    group.finish();
+}
 
-    let mut group = c.benchmark_group("scaling/compile");
-    group.sample_size(10);
-    for (n, text) in texts.iter().filter(|(n, _)| *n >= 1_000) {
-        group.bench_with_input(BenchmarkId::from_parameter(n), text, |b, text| {
-            b.iter(|| load(*n, black_box(text)))
-        });
+fn bench(c: &mut Criterion) {
+    for (family, extra) in families() {
+        let texts: Vec<(usize, String)> = sizes()
+            .into_iter()
+            .map(|n| (n, generate(n, extra)))
+            .collect();
+        println!("scaling/{family}:");
+
+        // Memory and a first compile time, before criterion runs anything.
+        let mut policies = Vec::new();
+        for (n, text) in &texts {
+            let before = IN_USE.load(Ordering::Relaxed);
+            PEAK.store(before, Ordering::Relaxed);
+            let start = Instant::now();
+            let policy = load(*n, text);
+            let elapsed = start.elapsed();
+            let retained = IN_USE.load(Ordering::Relaxed) - before;
+            let peak = PEAK.load(Ordering::Relaxed) - before;
+            let requests = resolve_all(&policy);
+            let allowed = requests.iter().filter(|r| policy.is_allowed(r)).count();
+            println!(
+                "{n:>6} rules: text {:.2} MiB, compiled in {:.1} ms (one cold run), \
+                 retained {:.2} MiB, peak during compile {:.2} MiB, \
+                 {} rules compiled, {allowed}/{} requests allowed",
+                mib(text.len()),
+                elapsed.as_secs_f64() * 1e3,
+                mib(retained),
+                mib(peak),
+                policy.compiled().rules.len(),
+                requests.len(),
+            );
+            policies.push((*n, policy, requests));
+        }
+
+        per_request(&policies);
+
+        let mut group = c.benchmark_group(format!("scaling/{family}"));
+        for (n, policy, requests) in &policies {
+            group.throughput(Throughput::Elements(requests.len() as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(n), requests, |b, requests| {
+                b.iter(|| {
+                    for request in requests {
+                        black_box(policy.is_allowed(black_box(request)));
+                    }
+                })
+            });
+        }
+        group.finish();
+
+        if extra.is_empty() {
+            let mut group = c.benchmark_group("scaling/compile");
+            group.sample_size(10);
+            for (n, text) in texts.iter().filter(|(n, _)| *n >= 1_000) {
+                group.bench_with_input(BenchmarkId::from_parameter(n), text, |b, text| {
+                    b.iter(|| load(*n, black_box(text)))
+                });
+            }
+            group.finish();
+        }
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench);
