@@ -259,10 +259,10 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
                         return false;
                     }
                 }
-                for r in recipients.ones() {
+                for r in Keys::of(recipient_word, recipients) {
                     // The masks first: the truth of a condition, even
                     // remembered, costs more.
-                    let allowed = index.allows(d, p, r as KeyId).iter().any(|entry| {
+                    let allowed = index.allows(d, p, r).iter().any(|entry| {
                         entry.clearance >= class
                             && entry.actions.contains(request.action)
                             && entry.subjects.contains(request.subject)
@@ -276,6 +276,42 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
         }
     }
     true
+}
+
+/// The keys of a set, lowest first: a word's bits where the set fits in
+/// one (the standard recipients do), which is cheaper to walk for every
+/// cell a request reads than the set itself.
+enum Keys<'a> {
+    Word(u64),
+    Set(fixedbitset::Ones<'a>),
+}
+
+impl<'a> Keys<'a> {
+    /// `set`, or `word` where it holds the same keys.
+    #[inline]
+    fn of(word: Option<u64>, set: &'a FixedBitSet) -> Self {
+        match word {
+            Some(word) => Keys::Word(word),
+            None => Keys::Set(set.ones()),
+        }
+    }
+}
+
+impl Iterator for Keys<'_> {
+    type Item = KeyId;
+
+    #[inline]
+    fn next(&mut self) -> Option<KeyId> {
+        match self {
+            Keys::Word(0) => None,
+            Keys::Word(word) => {
+                let key = word.trailing_zeros();
+                *word &= *word - 1;
+                Some(key)
+            }
+            Keys::Set(ones) => ones.next().map(|key| key as KeyId),
+        }
+    }
 }
 
 /// The truth of the index's conditions for one request, at the purpose
