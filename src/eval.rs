@@ -167,6 +167,48 @@ pub fn point_outcome_partial(
     }
 }
 
+/// DESIGN.md §1 read literally, to check the two decision paths against:
+/// allowed when every point of the request is, each point decided from its
+/// rules with every condition evaluated afresh. Both paths remember
+/// condition truths within a request; this remembers nothing, so a truth
+/// kept where it should have been forgotten shows as a disagreement. Slow.
+pub fn allowed_point_by_point(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
+    let data = policy.taxonomy(Dimension::Data);
+    let purposes = policy.taxonomy(Dimension::Purpose);
+    let recipients = policy
+        .taxonomy(Dimension::Recipient)
+        .descendants(request.recipient);
+    let purpose_set = match request.purpose {
+        Some(p) => purposes.descendants(p),
+        None => purposes.everything(),
+    };
+    request.data.iter().all(|&item| {
+        data.descendants(item).ones().all(|d| {
+            let class = request.class.max(data.class(d as KeyId));
+            purpose_set.ones().all(|p| {
+                recipients.ones().all(|r| {
+                    let point = Point {
+                        data: d as KeyId,
+                        purpose: p as KeyId,
+                        recipient: r as KeyId,
+                        action: request.action,
+                        subject: request.subject,
+                    };
+                    let outcome = point_outcome_partial(
+                        policy,
+                        &request.facts,
+                        &|_| false,
+                        point,
+                        class,
+                        &mut Vec::new(),
+                    );
+                    matches!(outcome, Some((true, _)))
+                })
+            })
+        })
+    })
+}
+
 /// The decision at one point, with the data evaluated at `class`, for
 /// analysis: allowed or not, and the rules that decided (the denies that
 /// fired, or the allows that allowed; none for a default deny).

@@ -6,14 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use privet::compile::KeyId;
 use privet::diagnostics::SourceFile;
 use privet::diff::diff;
-use privet::eval::{Point, point_outcome_partial};
+use privet::eval::allowed_point_by_point;
 use privet::format::format_source;
 use privet::syntax::{ByDimension, Dimension};
 use privet::syntax::{ClearSpans, parse};
-use privet::{Decision, Policy, Request, ResolvedRequest};
+use privet::{Decision, Policy, Request};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use serde_json::json;
@@ -466,51 +465,11 @@ fn decide(policy: &Policy, request: &Request) -> Decision {
         "the lean and the explained path disagree on {request:?}: {decision:?}"
     );
     assert_eq!(
-        allowed_point_by_point(policy, &resolved),
+        allowed_point_by_point(policy.compiled(), &resolved),
         decision.allowed,
         "the decision and the rules point by point disagree on {request:?}: {decision:?}"
     );
     decision
-}
-
-/// DESIGN.md §1 read literally: allowed when every point of the request
-/// is, each point decided from its rules with every condition evaluated
-/// again (`point_outcome_partial` with no fact left open), nothing
-/// remembered from one point to the next as both decision paths do.
-fn allowed_point_by_point(policy: &Policy, request: &ResolvedRequest) -> bool {
-    let compiled = policy.compiled();
-    let data = compiled.taxonomy(Dimension::Data);
-    let purposes = compiled.taxonomy(Dimension::Purpose);
-    let recipients = compiled.taxonomy(Dimension::Recipient);
-    let purpose_set = match request.purpose {
-        Some(p) => purposes.descendants(p),
-        None => purposes.everything(),
-    };
-    request.data.iter().all(|&item| {
-        data.descendants(item).ones().all(|d| {
-            let class = request.class.max(data.class(d as KeyId));
-            purpose_set.ones().all(|p| {
-                recipients.descendants(request.recipient).ones().all(|r| {
-                    let point = Point {
-                        data: d as KeyId,
-                        purpose: p as KeyId,
-                        recipient: r as KeyId,
-                        action: request.action,
-                        subject: request.subject,
-                    };
-                    let outcome = point_outcome_partial(
-                        compiled,
-                        &request.facts,
-                        &|_| false,
-                        point,
-                        class,
-                        &mut Vec::new(),
-                    );
-                    matches!(outcome, Some((true, _)))
-                })
-            })
-        })
-    })
 }
 
 /// Keys at or below `key` among a pool (by dotted prefix, which is how the

@@ -1,11 +1,14 @@
 //! Any text as a policy; when it compiles, the point each rule was written
 //! for is asked under several contexts, and the lean path (`is_allowed`,
 //! which reads the pruned decision index) must answer as the explained
-//! path (`decide`, which reads the rules themselves) does.
+//! path (`decide`, which reads the rules themselves) does, and both as the
+//! rules decided point by point with nothing remembered
+//! (`allowed_point_by_point`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use privet::compile::{FactKind, KeyId};
+use privet::eval::allowed_point_by_point;
 use privet::syntax::Dimension;
 use privet::{Policy, Request};
 
@@ -114,6 +117,11 @@ fuzz_target!(|data: &[u8]| {
                 policy.is_allowed(&resolved),
                 decision.allowed,
                 "the lean and the explained path disagree on {request:?}: {decision:?}"
+            );
+            assert_eq!(
+                allowed_point_by_point(policy.compiled(), &resolved),
+                decision.allowed,
+                "the decision and the rules point by point disagree on {request:?}: {decision:?}"
             );
         }
     }
