@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use privet::eval::Covered;
 use privet::syntax::Dimension;
 use privet::{Policy, Request, ResolvedRequest};
 
@@ -365,14 +366,10 @@ fn per_request(policies: &[(usize, Policy, Vec<ResolvedRequest>)]) {
 fn cell_load(policy: &Policy, request: &ResolvedRequest) -> (u32, usize, usize) {
     let compiled = policy.compiled();
     let data = compiled.taxonomy(Dimension::Data);
-    let purposes = compiled.taxonomy(Dimension::Purpose);
-    let recipients = compiled
-        .taxonomy(Dimension::Recipient)
-        .descendants(request.recipient);
-    let purpose_set = match request.purpose {
-        Some(p) => purposes.descendants(p),
-        None => purposes.everything(),
-    };
+    let Covered {
+        purposes: purpose_set,
+        recipients,
+    } = Covered::by(compiled, request);
     let (mut masked, mut denies, mut allows) = (0, 0, 0);
     let index = &compiled.index;
     for &item in &request.data {

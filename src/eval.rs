@@ -167,42 +167,69 @@ pub fn point_outcome_partial(
     }
 }
 
+/// The purposes and the recipients a request covers: those at or below
+/// the ones it names, every purpose when it names none.
+pub struct Covered<'a> {
+    pub purposes: &'a FixedBitSet,
+    pub recipients: &'a FixedBitSet,
+}
+
+impl<'a> Covered<'a> {
+    pub fn by(policy: &'a CompiledPolicy, request: &ResolvedRequest) -> Self {
+        let purposes = policy.taxonomy(Dimension::Purpose);
+        Covered {
+            purposes: match request.purpose {
+                Some(p) => purposes.descendants(p),
+                None => purposes.everything(),
+            },
+            recipients: policy
+                .taxonomy(Dimension::Recipient)
+                .descendants(request.recipient),
+        }
+    }
+}
+
 /// DESIGN.md §1 read literally, to check the two decision paths against:
 /// allowed when every point of the request is, each point decided from its
 /// rules with every condition evaluated afresh. Both paths remember
 /// condition truths within a request; this remembers nothing, so a truth
 /// kept where it should have been forgotten shows as a disagreement. Slow.
 pub fn allowed_point_by_point(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
+    points(policy, request).all(|(point, class)| {
+        let outcome = point_outcome_partial(
+            policy,
+            &request.facts,
+            &|_| false,
+            point,
+            class,
+            &mut Vec::new(),
+        );
+        matches!(outcome, Some((true, _)))
+    })
+}
+
+/// Every point of a request, data category by data category, with the
+/// class its data is evaluated at.
+fn points<'a>(
+    policy: &'a CompiledPolicy,
+    request: &'a ResolvedRequest,
+) -> impl Iterator<Item = (Point, Class)> + 'a {
     let data = policy.taxonomy(Dimension::Data);
-    let purposes = policy.taxonomy(Dimension::Purpose);
-    let recipients = policy
-        .taxonomy(Dimension::Recipient)
-        .descendants(request.recipient);
-    let purpose_set = match request.purpose {
-        Some(p) => purposes.descendants(p),
-        None => purposes.everything(),
-    };
-    request.data.iter().all(|&item| {
-        data.descendants(item).ones().all(|d| {
-            let class = request.class.max(data.class(d as KeyId));
-            purpose_set.ones().all(|p| {
-                recipients.ones().all(|r| {
+    let covered = Covered::by(policy, request);
+    request.data.iter().flat_map(move |&item| {
+        data.descendants(item).ones().flat_map(move |d| {
+            let d = d as KeyId;
+            let class = request.class.max(data.class(d));
+            covered.purposes.ones().flat_map(move |p| {
+                covered.recipients.ones().map(move |r| {
                     let point = Point {
-                        data: d as KeyId,
+                        data: d,
                         purpose: p as KeyId,
                         recipient: r as KeyId,
                         action: request.action,
                         subject: request.subject,
                     };
-                    let outcome = point_outcome_partial(
-                        policy,
-                        &request.facts,
-                        &|_| false,
-                        point,
-                        class,
-                        &mut Vec::new(),
-                    );
-                    matches!(outcome, Some((true, _)))
+                    (point, class)
                 })
             })
         })
@@ -261,14 +288,10 @@ const MAX_UNCOVERED_SHOWN: usize = 3;
 pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     let index = &policy.index;
     let data = policy.taxonomy(Dimension::Data);
-    let purposes = policy.taxonomy(Dimension::Purpose);
-    let recipients = policy
-        .taxonomy(Dimension::Recipient)
-        .descendants(request.recipient);
-    let purpose_set = match request.purpose {
-        Some(p) => purposes.descendants(p),
-        None => purposes.everything(),
-    };
+    let Covered {
+        purposes: purpose_set,
+        recipients,
+    } = Covered::by(policy, request);
     // What is never allowed first: a request with any point in a
     // forbidden cell is denied, so the points are not walked to find it.
     if request
@@ -574,31 +597,10 @@ pub fn decide(policy: &CompiledPolicy, request: &ResolvedRequest) -> Decision {
 /// Visit every point, recording everything the explanation needs, and
 /// keep going after a point that is not allowed.
 fn walk(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &mut Trace) -> bool {
-    let data = policy.taxonomy(Dimension::Data);
-    let purposes = policy.taxonomy(Dimension::Purpose);
-    let recipients = policy.taxonomy(Dimension::Recipient);
-    let purpose_set = match request.purpose {
-        Some(p) => purposes.descendants(p),
-        None => purposes.everything(),
-    };
     let mut truths = Truths::new(&policy.index, &request.facts);
     let mut allowed = true;
-    for &item in &request.data {
-        for d in data.descendants(item).ones() {
-            let class = request.class.max(data.class(d as KeyId));
-            for p in purpose_set.ones() {
-                for r in recipients.descendants(request.recipient).ones() {
-                    let point = Point {
-                        data: d as KeyId,
-                        purpose: p as KeyId,
-                        recipient: r as KeyId,
-                        action: request.action,
-                        subject: request.subject,
-                    };
-                    allowed &= point_allowed(policy, point, class, trace, &mut truths);
-                }
-            }
-        }
+    for (point, class) in points(policy, request) {
+        allowed &= point_allowed(policy, point, class, trace, &mut truths);
     }
     allowed
 }

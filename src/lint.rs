@@ -1535,14 +1535,7 @@ fn int_domain(name: &str) -> (i64, i64) {
 
 /// `Some(truth)` when `x op n` has the same truth for every `x` in `lo..=hi`.
 fn compare_constant(op: CompareOp, n: i64, lo: i64, hi: i64) -> Option<bool> {
-    let holds = |x: i64| match op {
-        CompareOp::Lt => x < n,
-        CompareOp::Le => x <= n,
-        CompareOp::Gt => x > n,
-        CompareOp::Ge => x >= n,
-        CompareOp::Eq => x == n,
-        CompareOp::Ne => x != n,
-    };
+    let holds = |x: i64| op.holds(x, n);
     // The truth changes only at n: try both ends and the values around n.
     let mut samples = vec![lo, hi];
     for v in [n.saturating_sub(1), n, n.saturating_add(1)] {
