@@ -677,3 +677,42 @@ fn a_taxonomy_too_large_for_a_word_decides_the_same_on_both_paths() {
     assert!(decide(&policy, request.clone()).allowed);
     assert!(policy.is_allowed(&resolved));
 }
+
+#[test]
+fn more_purpose_sets_than_signatures_hold_still_decide_each_purpose() {
+    // Nine purpose sets tested against the point's purpose: more than the
+    // lean path tells purposes apart by, so it must evaluate a condition
+    // that reads the purpose again at every purpose.
+    let mut text = String::from("use std\n");
+    for i in 0..9 {
+        text.push_str(&format!("fact list_{i}: set of purpose default []\n"));
+    }
+    text.push_str(
+        "allow user.contact.email for marketing basis contract unless list_8(purpose)\n\
+         deny user.contact.email for marketing when list_0(purpose) and list_1(purpose) \
+         and list_2(purpose) and list_3(purpose) and list_4(purpose) and list_5(purpose) \
+         and list_6(purpose) and list_7(purpose)\n",
+    );
+    let policy = policy(&text);
+    let ask = |listed: &[&str]| {
+        let request = adult(&["user.contact.email"])
+            .purpose("marketing")
+            .fact("list_8", listed);
+        let decision = decide(&policy, request.clone());
+        let resolved = policy.resolve(&request).expect("it resolves");
+        assert_eq!(policy.is_allowed(&resolved), decision.allowed, "{listed:?}");
+        assert_eq!(
+            privet::eval::allowed_point_by_point(policy.compiled(), &resolved),
+            decision.allowed,
+            "{listed:?}"
+        );
+        decision.allowed
+    };
+    // Nothing listed: allowed at every purpose below marketing.
+    assert!(ask(&[]));
+    // `marketing` itself, decided first, is not listed, but a purpose
+    // below it is: what was learnt at `marketing` must not stand for it.
+    assert!(!ask(&["marketing.communications"]));
+    assert!(!ask(&["marketing.advertising"]));
+    assert!(!ask(&["marketing"]));
+}
