@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostics::SourceFile;
-use crate::eval::Decision;
+use crate::eval::{self, Decision};
 use crate::policy::{Error, Policy};
 use crate::request::Request;
 
@@ -170,23 +170,17 @@ pub fn run_case(policy: &Policy, case: &Case) -> CaseOutcome {
             policy.resolve_in(&request, &source)
         })
         .map(|resolved| {
-            (
-                policy.decide_resolved(&resolved),
-                policy.is_allowed(&resolved),
-            )
+            let decision = policy.decide_resolved(&resolved);
+            let disagreement = eval::disagreement(policy.compiled(), &resolved, &decision);
+            (decision, disagreement)
         });
     let mut failures = Vec::new();
     let (decision, error) = match result {
-        Ok((decision, lean)) => {
-            // The two paths read different structures (the rules, the
-            // decision index); a suite checks that they agree.
-            if lean != decision.allowed {
-                failures.push(format!(
-                    "the lean path (`is_allowed`) says {}, the explained path {}",
-                    if lean { "allow" } else { "deny" },
-                    decision.decision
-                ));
-            }
+        Ok((decision, disagreement)) => {
+            // The paths read different structures (the rules, the decision
+            // index, the rules again with nothing remembered); a suite
+            // checks that they agree.
+            failures.extend(disagreement);
             (Some(decision), None)
         }
         Err(error) => (None, Some(error.to_string())),

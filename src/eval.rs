@@ -208,6 +208,35 @@ pub fn allowed_point_by_point(policy: &CompiledPolicy, request: &ResolvedRequest
     })
 }
 
+/// What is wrong when the three readings of the semantics differ on a
+/// request: the lean path ([`is_allowed`]) and the rules point by point
+/// ([`allowed_point_by_point`]) must both answer as `decision`, the
+/// explained path's. `None` when they agree. Conformance suites, the
+/// property tests and the fuzz targets all check this.
+pub fn disagreement(
+    policy: &CompiledPolicy,
+    request: &ResolvedRequest,
+    decision: &Decision,
+) -> Option<String> {
+    let word = |allowed: bool| if allowed { "allow" } else { "deny" };
+    let lean = is_allowed(policy, request);
+    if lean != decision.allowed {
+        return Some(format!(
+            "the lean path (`is_allowed`) says {}, the explained path {}",
+            word(lean),
+            decision.decision
+        ));
+    }
+    let literal = allowed_point_by_point(policy, request);
+    (literal != decision.allowed).then(|| {
+        format!(
+            "the rules point by point say {}, the explained path {}",
+            word(literal),
+            decision.decision
+        )
+    })
+}
+
 /// Every point of a request, data category by data category, with the
 /// class its data is evaluated at.
 fn points<'a>(
