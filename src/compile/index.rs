@@ -15,6 +15,11 @@
 //! broadest are put first. So a cell's size follows the variety of what
 //! the policy says of it, not the number of its rules: a hundred allows of
 //! `subject_age > N` for the same recipient cost one check, the least `N`.
+//!
+//! A deny with no condition over every recipient, action and subject makes
+//! its cell *forbidden*: those are kept per data key apart from the cells,
+//! so that the lean path can deny a request that meets one before walking
+//! any of its points.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -702,15 +707,12 @@ fn purposes_tested(cond: &Cond, out: &mut BTreeSet<FactId>) {
     }
 }
 
+/// Whether `cond` reads the point's purpose: it tests some purpose set
+/// against it.
 fn reads_purpose(cond: &Cond) -> bool {
-    match cond {
-        Cond::PurposeMember {
-            request_purpose, ..
-        } => *request_purpose,
-        Cond::Not(inner) => reads_purpose(inner),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().any(reads_purpose),
-        Cond::Test(_) | Cond::BoolIs(..) | Cond::Compare(..) | Cond::EnumMember { .. } => false,
-    }
+    let mut tested = BTreeSet::new();
+    purposes_tested(cond, &mut tested);
+    !tested.is_empty()
 }
 
 #[cfg(test)]
