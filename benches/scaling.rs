@@ -440,6 +440,20 @@ fn bench(c: &mut Criterion) {
             policies.push((*n, policy, requests));
         }
 
+        // The bench compares sizes on the same answers: a generator change
+        // that made one size answer differently would compare other work.
+        let answers = |(_, policy, requests): &(usize, Policy, Vec<ResolvedRequest>)| {
+            requests
+                .iter()
+                .map(|r| policy.is_allowed(r))
+                .collect::<Vec<_>>()
+        };
+        if let Some(first) = policies.first().map(answers) {
+            for sized in &policies {
+                assert_eq!(answers(sized), first, "{family}/{}: other answers", sized.0);
+            }
+        }
+
         per_request(&policies);
 
         let mut group = c.benchmark_group(format!("scaling/{family}"));

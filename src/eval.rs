@@ -310,10 +310,10 @@ const MAX_UNCOVERED_SHOWN: usize = 3;
 /// then per (data, purpose) cell, the denies that cover everything as one
 /// mask of conditions and the others one by one, then per recipient the
 /// allows left after pruning, broadest first. It evaluates each condition
-/// at most once per request, or, if it reads the purpose, once for each
-/// purpose signature (which of the purpose sets it tests cover the
-/// purpose), and stops at the first point that is not allowed. It
-/// allocates nothing.
+/// at most once per request; one that reads the purpose again only when
+/// the purpose moves to one of another signature (which of the purpose
+/// sets it tests cover the purpose). It stops at the first point that is
+/// not allowed, and allocates nothing.
 pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     let index = &policy.index;
     let data = policy.taxonomy(Dimension::Data);
