@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
 use serde::Serialize;
 
+use crate::limits::MAX_SUGGESTION_INPUT;
 use crate::syntax::Span;
 
 /// One source file: its name as the user gave it, and its text.
@@ -246,9 +247,6 @@ impl fmt::Display for Problems {
 }
 
 impl std::error::Error for Problems {}
-
-/// Names longer than this get no "did you mean".
-pub const MAX_SUGGESTION_INPUT: usize = 200;
 
 /// The candidate closest to `word`, for "did you mean" help.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -15,10 +15,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use fixedbitset::FixedBitSet;
 use serde::Serialize;
 
-use crate::compile::{self, CompiledPolicy, Cond, FactKind, FactValue, KeyId, Taxonomy};
+use crate::compile::{self, CompiledPolicy, Cond, FactKind, FactValue, KeyId, Taxonomy, regions};
 use crate::eval::{Point, covers, point_outcome_partial};
+use crate::limits::{MAX_DIFF_VALUATIONS, MAX_DIFF_VALUES};
+use crate::limits::{fact_id, key_id};
 use crate::syntax::{ByDimension, Class, Dimension};
 
 /// A region of requests decided differently, and why on each side.
@@ -74,11 +77,20 @@ pub struct PolicyDiff {
     /// Keys and facts only one of the policies knows; requests naming them
     /// are errors under the other, and are not compared.
     pub vocabulary: Vec<String>,
+    /// Why the changes may not be all of them: each a bound of the search
+    /// that was reached. Empty: the changes are exactly every request the
+    /// two policies decide differently.
+    pub incomplete: Vec<String>,
 }
 
 impl PolicyDiff {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Whether the changes are every difference there is.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_empty()
     }
 }
 
@@ -97,52 +109,26 @@ struct Dim {
     universe: BTreeSet<String>,
 }
 
-fn purposes_named(cond: &Cond, out: &mut BTreeSet<KeyId>) {
-    match cond {
-        Cond::PurposeMember { keys, .. } => out.extend(keys.iter().copied()),
-        Cond::Not(inner) => purposes_named(inner, out),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| purposes_named(p, out)),
-        _ => {}
-    }
-}
-
 /// Every purpose key a condition of the policy names, by name.
 fn named_purposes(policy: &CompiledPolicy) -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
-    for rule in &policy.rules {
-        if let Some(c) = &rule.condition {
-            purposes_named(c, &mut ids);
-        }
-    }
-    for basis in &policy.bases {
-        if let Some(c) = &basis.requires {
-            purposes_named(c, &mut ids);
-        }
-    }
     let taxonomy = policy.taxonomy(Dimension::Purpose);
-    ids.into_iter()
-        .map(|id| taxonomy.key(id).to_string())
+    policy
+        .regions
+        .iter()
+        .flat_map(|regions| &regions.purposes)
+        .map(|&id| taxonomy.key(id).to_string())
         .collect()
-}
-
-fn named_in(cond: &Cond, fact: compile::FactId, out: &mut BTreeSet<KeyId>) {
-    match cond {
-        Cond::PurposeMember { fact: f, keys, .. } if *f == fact => out.extend(keys.iter().copied()),
-        Cond::Not(inner) => named_in(inner, fact, out),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| named_in(p, fact, out)),
-        _ => {}
-    }
 }
 
 /// The purposes conditions name for one purpose-set fact, by name.
 fn named_for_fact(policy: &CompiledPolicy, fact: compile::FactId) -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
-    policy
-        .conditions()
-        .for_each(|c| named_in(c, fact, &mut ids));
     let taxonomy = policy.taxonomy(Dimension::Purpose);
-    ids.into_iter()
-        .map(|id| taxonomy.key(id).to_string())
+    policy
+        .regions
+        .get(usize::from(fact))
+        .into_iter()
+        .flat_map(|regions| &regions.purposes)
+        .map(|&id| taxonomy.key(id).to_string())
         .collect()
 }
 
@@ -233,40 +219,57 @@ struct SharedFact {
 }
 
 /// Representative values of a fact at a point whose purpose is `purpose`
-/// (the name of the atom's representative).
+/// (the name of the atom's representative): one for each set of values
+/// that the conditions of both policies tell apart, and *unknown* where
+/// the fact has no default. `Err` says why they are too many to try.
 fn domain(
     fact: &SharedFact,
     old: &CompiledPolicy,
     new: &CompiledPolicy,
     purpose: &str,
-) -> Vec<Value> {
-    let old_def = old.facts.get(fact.old as usize);
-    let new_def = new.facts.get(fact.new as usize);
+) -> Result<Vec<Value>, String> {
+    let old_def = old.facts.get(usize::from(fact.old));
+    let new_def = new.facts.get(usize::from(fact.new));
     let has_default = old_def.is_some_and(|d| d.default.is_some())
         && new_def.is_some_and(|d| d.default.is_some());
+    let regions = |policy: &CompiledPolicy, id: compile::FactId| {
+        policy
+            .regions
+            .get(usize::from(id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (old_regions, new_regions) = (regions(old, fact.old), regions(new, fact.new));
+    let too_many = |what: String| {
+        format!(
+            "`{}` has {what}; the diff tries at most {MAX_DIFF_VALUES} values of one fact",
+            fact.name
+        )
+    };
     let mut values = Vec::new();
     let both = |text: String, value: FactValue| Value {
         text,
         old: Some(value.clone()),
         new: Some(value),
     };
+    let name = &fact.name;
     match &fact.kind {
         FactKind::Bool => {
-            values.push(both(
-                format!("{} = false", fact.name),
-                FactValue::Bool(false),
-            ));
-            values.push(both(format!("{} = true", fact.name), FactValue::Bool(true)));
+            values.push(both(format!("{name} = false"), FactValue::Bool(false)));
+            values.push(both(format!("{name} = true"), FactValue::Bool(true)));
         }
         FactKind::Int => {
-            let mut points = BTreeSet::new();
-            old.conditions()
-                .for_each(|c| c.region_starts(fact.old, &mut points));
-            new.conditions()
-                .for_each(|c| c.region_starts(fact.new, &mut points));
-            // Cubes hold at most 64 values per fact.
-            let bounds: Vec<i64> = points.into_iter().take(60).collect();
-            let name = &fact.name;
+            let bounds: Vec<i64> = old_regions
+                .starts
+                .iter()
+                .chain(&new_regions.starts)
+                .copied()
+                .collect::<BTreeSet<i64>>()
+                .into_iter()
+                .collect();
+            if bounds.len() >= MAX_DIFF_VALUES {
+                return Err(too_many(format!("{} thresholds", bounds.len())));
+            }
             match bounds.first() {
                 None => values.push(both(format!("any {name}"), FactValue::Int(0))),
                 Some(&first) => {
@@ -288,35 +291,45 @@ fn domain(
             }
         }
         FactKind::PurposeSet => {
-            // The request's purpose and the purposes conditions name: every
-            // subset of them, as the listed set.
-            let mut named: Vec<String> = named_for_fact(old, fact.old)
-                .union(&named_for_fact(new, fact.new))
-                .cloned()
-                .collect();
-            named.retain(|k| k != purpose);
-            named.truncate(3);
+            // The request's purpose and the purposes conditions name, in
+            // every way a listing can cover them.
             let mut candidates = vec![purpose.to_string()];
-            candidates.extend(named);
-            for mask in 0u32..(1 << candidates.len()) {
-                let listed: Vec<&str> = candidates
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| mask & (1 << bit) != 0)
-                    .map(|(_, k)| k.as_str())
-                    .collect();
+            candidates.extend(
+                named_for_fact(old, fact.old)
+                    .union(&named_for_fact(new, fact.new))
+                    .filter(|k| *k != purpose)
+                    .cloned(),
+            );
+            let covers = |listed: &String, candidate: &String| {
+                let in_policy = |policy: &CompiledPolicy| {
+                    let taxonomy = policy.taxonomy(Dimension::Purpose);
+                    match (taxonomy.id(listed), taxonomy.id(candidate)) {
+                        (Some(l), Some(c)) => taxonomy.descendants(l).contains(c as usize),
+                        _ => false,
+                    }
+                };
+                u8::from(in_policy(old)) | (u8::from(in_policy(new)) << 1)
+            };
+            let listings = regions::purpose_listings(&candidates, covers, MAX_DIFF_VALUES)
+                .ok_or_else(|| {
+                    format!(
+                        "`{name}` is tested for more purposes than the diff tries every listing of (at most {} with the request's own; 2 to the power of that many listings)",
+                        MAX_DIFF_VALUES.ilog2()
+                    )
+                })?;
+            for listed in listings {
                 let text = if listed.is_empty() {
-                    format!("no {}", fact.name)
+                    format!("no {name}")
                 } else {
                     let shown: Vec<&str> = listed
                         .iter()
-                        .map(|k| if *k == purpose { "the purpose" } else { k })
+                        .map(|k| if k == purpose { "the purpose" } else { k })
                         .collect();
-                    format!("{} to {}", fact.name, shown.join(", "))
+                    format!("{name} to {}", shown.join(", "))
                 };
                 let resolve = |policy: &CompiledPolicy| {
                     compile::purpose_set(
-                        listed.iter().copied(),
+                        listed.iter().map(String::as_str),
                         policy.taxonomy(Dimension::Purpose),
                     )
                     .ok()
@@ -329,57 +342,53 @@ fn domain(
             }
         }
         FactKind::EnumSet(members) => {
-            let mut mask = 0u64;
-            old.conditions()
-                .for_each(|c| c.members_named(fact.old, &mut mask));
-            let mut new_mask = 0u64;
-            new.conditions()
-                .for_each(|c| c.members_named(fact.new, &mut new_mask));
-            let named: Vec<&str> = members
+            let masks: Vec<u64> = old_regions
+                .masks
                 .iter()
-                .enumerate()
-                .filter(|(bit, _)| (mask | new_mask) & (1 << bit) != 0)
-                .map(|(_, m)| &**m)
-                .take(4)
+                .chain(&new_regions.masks)
+                .copied()
+                .collect::<BTreeSet<u64>>()
+                .into_iter()
                 .collect();
-            for subset in 0u32..(1 << named.len()) {
-                let listed: Vec<&str> = named
+            let classes = regions::member_classes(&masks, MAX_DIFF_VALUES)
+                .ok_or_else(|| too_many(format!("{} sets of members asked about", masks.len())))?;
+            let member_names = |group: u64| -> Vec<&str> {
+                members
                     .iter()
                     .enumerate()
-                    .filter(|(bit, _)| subset & (1 << bit) != 0)
-                    .map(|(_, m)| *m)
-                    .collect();
-                let text = if listed.is_empty() {
-                    format!("no {}", fact.name)
+                    .filter(|(bit, _)| group & (1u64 << bit) != 0)
+                    .map(|(_, m)| &**m)
+                    .collect()
+            };
+            for groups in classes {
+                let text = if groups.is_empty() {
+                    format!("no {name}")
                 } else {
-                    format!("{} include {}", fact.name, listed.join(", "))
+                    let shown: Vec<String> = groups
+                        .iter()
+                        .map(|&group| match member_names(group).as_slice() {
+                            [one] => (*one).to_string(),
+                            several => format!("one of ({})", several.join(", ")),
+                        })
+                        .collect();
+                    format!("{name} include {}", shown.join(", "))
                 };
-                let resolve = |policy: &CompiledPolicy, id: compile::FactId| match policy
-                    .facts
-                    .get(id as usize)
-                    .map(|f| &f.kind)
-                {
-                    Some(FactKind::EnumSet(m)) => {
-                        compile::member_set(listed.iter().copied(), m).ok()
-                    }
-                    _ => None,
-                };
-                values.push(Value {
-                    text,
-                    old: resolve(old, fact.old),
-                    new: resolve(new, fact.new),
-                });
+                // One member of each group stands for the group.
+                let held = groups
+                    .iter()
+                    .fold(0u64, |held, group| held | (group & group.wrapping_neg()));
+                values.push(both(text, FactValue::Members(held)));
             }
         }
     }
     if !has_default {
         values.push(Value {
-            text: format!("{} unknown", fact.name),
+            text: format!("{name} unknown"),
             old: None,
             new: None,
         });
     }
-    values
+    Ok(values)
 }
 
 fn read_facts(cond: &Cond, out: &mut BTreeSet<compile::FactId>) {
@@ -480,7 +489,7 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
             let new_kind = &new.facts.get(n as usize)?.kind;
             (*new_kind == def.kind).then(|| SharedFact {
                 name: def.name.clone(),
-                old: o as compile::FactId,
+                old: fact_id(o),
                 new: n,
                 kind: def.kind.clone(),
             })
@@ -510,14 +519,24 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
     let [data, purposes, recipients, actions, subjects] = &dims.0;
     // The representative values of each fact depend only on the purpose.
     let mut domains: HashMap<(usize, usize), Vec<Value>> = HashMap::new();
+    let mut incomplete = BTreeSet::new();
     for (pi, p) in purposes.atoms.iter().enumerate() {
         let purpose_name = p.keys.first().map_or("", String::as_str);
         for (fact, f) in shared.iter().enumerate() {
-            domains.insert((fact, pi), domain(f, old, new, purpose_name));
+            match domain(f, old, new, purpose_name) {
+                Ok(values) => {
+                    domains.insert((fact, pi), values);
+                }
+                // A point that reads the fact is then not compared; the
+                // diff says so instead of reporting fewer changes.
+                Err(why) => {
+                    incomplete.insert(why);
+                }
+            }
         }
     }
     let domains = &domains;
-    let visit = |di: usize, d: &Atom, groups: &mut BTreeMap<GroupKey, BTreeSet<[usize; 5]>>| {
+    let visit = |di: usize, d: &Atom, part: &mut Part| {
         let own_class = old
             .taxonomy(Dimension::Data)
             .class(d.old)
@@ -558,6 +577,10 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                             }
                         }
                         let read: Vec<usize> = read.into_iter().collect();
+                        if read.iter().any(|fact| !domains.contains_key(&(*fact, pi))) {
+                            part.uncompared += 1;
+                            continue;
+                        }
                         let mut here: Vec<Difference> = Vec::new();
                         for &class in &classes {
                             // Combined with higher-class data, a point decides
@@ -585,19 +608,28 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
                             };
                             let mut assignment = vec![None; read.len()];
                             let mut state = search.start();
-                            search.run(&mut state, &mut assignment, &mut |cube, o, n| {
-                                here.push(Difference {
-                                    atoms: [di, pi, ri, ai, si],
-                                    combined_with: (class > own_class).then_some(class),
-                                    valuation: cube,
-                                    facts: read.clone(),
-                                    old: o,
-                                    new: n,
-                                });
-                            });
+                            let mut budget = MAX_DIFF_VALUATIONS;
+                            search.run(
+                                &mut state,
+                                &mut assignment,
+                                &mut budget,
+                                &mut |cube, o, n| {
+                                    here.push(Difference {
+                                        atoms: [di, pi, ri, ai, si],
+                                        combined_with: (class > own_class).then_some(class),
+                                        valuation: cube,
+                                        facts: read.clone(),
+                                        old: o,
+                                        new: n,
+                                    });
+                                },
+                            );
+                            if budget == 0 {
+                                part.exhausted += 1;
+                            }
                         }
                         if !here.is_empty() {
-                            group_point(here, domains, groups);
+                            group_point(here, domains, &mut part.groups);
                         }
                     }
                 }
@@ -610,33 +642,64 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
         .clamp(1, 8);
     let indexed: Vec<(usize, &Atom)> = data.atoms.iter().enumerate().collect();
     let chunk = indexed.len().div_ceil(threads).max(1);
-    let parts: Vec<BTreeMap<GroupKey, BTreeSet<[usize; 5]>>> = std::thread::scope(|scope| {
+    let parts: Vec<Option<Part>> = std::thread::scope(|scope| {
         let handles: Vec<_> = indexed
             .chunks(chunk)
             .map(|atoms| {
                 let visit = &visit;
                 scope.spawn(move || {
-                    let mut groups = BTreeMap::new();
+                    let mut part = Part::default();
                     for &(di, d) in atoms {
-                        visit(di, d, &mut groups);
+                        visit(di, d, &mut part);
                     }
-                    groups
+                    part
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        // A worker that panicked leaves its atoms uncompared: said below.
+        handles.into_iter().map(|h| h.join().ok()).collect()
     });
     let mut groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>> = BTreeMap::new();
+    let (mut uncompared, mut exhausted) = (0, 0);
     for part in parts {
-        for (key, points) in part {
+        let Some(part) = part else {
+            incomplete.insert(
+                "a worker of the diff failed; its data categories were not compared".into(),
+            );
+            continue;
+        };
+        uncompared += part.uncompared;
+        exhausted += part.exhausted;
+        for (key, points) in part.groups {
             groups.entry(key).or_default().extend(points);
         }
+    }
+    if uncompared > 0 {
+        incomplete.insert(format!(
+            "{uncompared} regions of requests read a fact with too many values and were not compared"
+        ));
+    }
+    if exhausted > 0 {
+        incomplete.insert(format!(
+            "{exhausted} regions of requests met more than {MAX_DIFF_VALUATIONS} combinations of fact values, and were compared only that far"
+        ));
     }
     let changes = finish(old, new, &dims, groups);
     PolicyDiff {
         changes,
         vocabulary,
+        incomplete: incomplete.into_iter().collect(),
     }
+}
+
+/// What one worker of the diff found over its data categories.
+#[derive(Default)]
+struct Part {
+    groups: BTreeMap<GroupKey, BTreeSet<[usize; 5]>>,
+    /// Points not compared: a fact they read has too many values.
+    uncompared: usize,
+    /// Points whose search ran out of valuations.
+    exhausted: usize,
 }
 
 /// A search over the fact values at one point: facts are fixed one at a
@@ -709,12 +772,19 @@ impl Search<'_> {
         state
     }
 
+    /// Decides the point under the fixed facts, then fixes one more in
+    /// each of its values; `budget` counts down the valuations decided.
     fn run(
         &self,
         state: &mut State,
         assignment: &mut Vec<Option<usize>>,
+        budget: &mut usize,
         found: &mut dyn FnMut(Cube, Outcome, Outcome),
     ) {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
         let old_facts = &state.old_facts;
         let new_facts = &state.new_facts;
         let old_open = &state.old_open;
@@ -742,9 +812,12 @@ impl Search<'_> {
                 let cube = assignment
                     .iter()
                     .enumerate()
-                    .map(|(position, value)| match value {
-                        Some(v) => 1u64 << v,
-                        None => all_values(self.values(position).len()),
+                    .map(|(position, value)| {
+                        let size = self.values(position).len();
+                        match value {
+                            Some(v) => one_value(size, *v),
+                            None => all_values(size),
+                        }
                     })
                     .collect();
                 found(cube, o.clone(), n.clone());
@@ -769,7 +842,7 @@ impl Search<'_> {
                 *slot = Some(v);
             }
             self.set(state, position, Some(v));
-            self.run(state, assignment, found);
+            self.run(state, assignment, budget, found);
         }
         if let Some(slot) = assignment.get_mut(position) {
             *slot = None;
@@ -840,9 +913,9 @@ fn group_point(
             .collect();
         for cube in cubes(valuations, &sizes) {
             let mut when = Vec::new();
-            for (position, &values) in cube.iter().enumerate() {
+            for (position, values) in cube.iter().enumerate() {
                 let size = sizes.get(position).copied().unwrap_or(1);
-                if values == all_values(size) {
+                if values.count_ones(..) == size {
                     continue; // any value: not a condition of the change
                 }
                 let Some(fact) = facts.get(position) else {
@@ -854,7 +927,7 @@ fn group_point(
                 let texts: Vec<&str> = domain
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| values & (1u64 << i) != 0)
+                    .filter(|(i, _)| values.contains(*i))
                     .map(|(_, v)| v.text.as_str())
                     .collect();
                 when.push(texts.join(" or "));
@@ -927,13 +1000,18 @@ fn finish(
     changes
 }
 
-/// The mask of every value of a domain of `size` values.
-fn all_values(size: usize) -> u64 {
-    if size >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << size) - 1
-    }
+/// Every value of a domain of `size` values.
+fn all_values(size: usize) -> FixedBitSet {
+    let mut all = FixedBitSet::with_capacity(size);
+    all.insert_range(..);
+    all
+}
+
+/// The `value`th value alone, of a domain of `size` values.
+fn one_value(size: usize, value: usize) -> FixedBitSet {
+    let mut one = FixedBitSet::with_capacity(size);
+    one.insert(value);
+    one
 }
 
 fn sorted(mut v: Vec<usize>) -> Vec<usize> {
@@ -943,8 +1021,8 @@ fn sorted(mut v: Vec<usize>) -> Vec<usize> {
 }
 
 /// Per fact read at a point, the set of its values (bit `i`: the `i`th
-/// representative value). Domains have at most 64 values.
-type Cube = Vec<u64>;
+/// representative value).
+type Cube = Vec<FixedBitSet>;
 
 /// Merge cubes exactly: two cubes merge only when they differ in one fact.
 fn cubes(valuations: Vec<Cube>, sizes: &[usize]) -> Vec<Cube> {
@@ -954,10 +1032,13 @@ fn cubes(valuations: Vec<Cube>, sizes: &[usize]) -> Vec<Cube> {
     loop {
         let before = current.len();
         for position in 0..sizes.len() {
-            let mut grouped: HashMap<Cube, u64> = HashMap::with_capacity(current.len());
+            let mut grouped: HashMap<Cube, FixedBitSet> = HashMap::with_capacity(current.len());
             for mut cube in current.drain(..) {
-                let values = cube.get_mut(position).map_or(0, std::mem::take);
-                *grouped.entry(cube).or_insert(0) |= values;
+                let values = cube
+                    .get_mut(position)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                grouped.entry(cube).or_default().union_with(&values);
             }
             current = grouped
                 .into_iter()
@@ -1018,16 +1099,16 @@ fn broadest(
     let missing_below = |top: KeyId| -> Vec<String> {
         let mut missing = Vec::new();
         for d in taxonomy.descendants(top).ones() {
-            let id = d as KeyId;
+            let id = key_id(d);
             if id == top || !in_universe(id) || in_set(id) {
                 continue;
             }
             let parent_missing = taxonomy.ancestors(id).ones().any(|a| {
-                a as KeyId != id
-                    && a as KeyId != top
+                key_id(a) != id
+                    && key_id(a) != top
                     && taxonomy.descendants(top).contains(a)
-                    && in_universe(a as KeyId)
-                    && !in_set(a as KeyId)
+                    && in_universe(key_id(a))
+                    && !in_set(key_id(a))
             });
             if !parent_missing {
                 missing.push(taxonomy.key(id).to_string());
@@ -1041,7 +1122,7 @@ fn broadest(
         let under_another = taxonomy
             .ancestors(id)
             .ones()
-            .any(|a| a as KeyId != id && in_set(a as KeyId));
+            .any(|a| key_id(a) != id && in_set(key_id(a)));
         if !under_another {
             let missing = missing_below(id);
             tops.push(if missing.is_empty() {
@@ -1059,7 +1140,7 @@ fn broadest(
         let under_another = taxonomy
             .ancestors(id)
             .ones()
-            .any(|a| a as KeyId != id && complement.contains(taxonomy.key(a as KeyId)));
+            .any(|a| key_id(a) != id && complement.contains(taxonomy.key(key_id(a))));
         if !under_another {
             missing_tops.push(key.clone());
         }
@@ -1070,7 +1151,7 @@ fn broadest(
             // "any except k" is exact.
             taxonomy.id(k).is_some_and(|id| {
                 taxonomy.descendants(id).ones().all(|d| {
-                    !in_universe(d as KeyId) || complement.contains(taxonomy.key(d as KeyId))
+                    !in_universe(key_id(d)) || complement.contains(taxonomy.key(key_id(d)))
                 })
             })
         })

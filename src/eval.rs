@@ -20,6 +20,7 @@ use crate::compile::{
     CompiledPolicy, CompiledRule, Cond, CondId, DecisionIndex, FactId, FactKind, FactValue, KeyId,
     KeyMask, RuleConditions, Truth,
 };
+use crate::limits::key_id;
 use crate::request::ResolvedRequest;
 use crate::syntax::{Class, Dimension};
 
@@ -247,14 +248,14 @@ fn points<'a>(
     let covered = Covered::by(policy, request);
     request.data.iter().flat_map(move |&item| {
         data.descendants(item).ones().flat_map(move |d| {
-            let d = d as KeyId;
+            let d = key_id(d);
             let class = request.class.max(data.class(d));
             covered.purposes.ones().flat_map(move |p| {
                 covered.recipients.ones().map(move |r| {
                     let point = Point {
                         data: d,
-                        purpose: p as KeyId,
-                        recipient: r as KeyId,
+                        purpose: key_id(p),
+                        recipient: key_id(r),
                         action: request.action,
                         subject: request.subject,
                     };
@@ -335,11 +336,11 @@ pub fn is_allowed(policy: &CompiledPolicy, request: &ResolvedRequest) -> bool {
     // Purpose by purpose, so that what a condition says of the purpose is
     // worked out once for all the data.
     for p in purpose_set.ones() {
-        let p = p as KeyId;
+        let p = key_id(p);
         truths.at(p);
         for &item in &request.data {
             for d in data.descendants(item).ones() {
-                let d = d as KeyId;
+                let d = key_id(d);
                 let class = request.class.max(data.class(d));
                 if truths.any_not_false(index.deny_mask(d, p)) {
                     return false;
@@ -403,7 +404,7 @@ impl Iterator for Keys<'_> {
                 *word &= *word - 1;
                 Some(key)
             }
-            Keys::Set(ones) => ones.next().map(|key| key as KeyId),
+            Keys::Set(ones) => ones.next().map(key_id),
         }
     }
 }

@@ -20,6 +20,7 @@ use petgraph::visit::EdgeRef;
 
 use crate::compile::{self, CompiledPolicy, CompiledRule, Cond, FactKind, KeyId};
 use crate::diagnostics::Problem;
+use crate::limits::key_id;
 use crate::syntax::{Class, Dimension, Effect};
 
 /// What to draw.
@@ -166,7 +167,7 @@ pub fn build(
         };
         let mut shown = FixedBitSet::with_capacity(taxonomy.len());
         for id in named.ones() {
-            shown.union_with(taxonomy.ancestors(id as KeyId));
+            shown.union_with(taxonomy.ancestors(key_id(id)));
         }
         let Some(nodes) = key_nodes.get_mut(slot) else {
             continue;
@@ -175,7 +176,7 @@ pub fn build(
             if let Some(node) = nodes.get_mut(id) {
                 *node = Some(graph.add_node(Node::Key {
                     dimension,
-                    id: id as KeyId,
+                    id: key_id(id),
                     named: named.contains(id),
                 }));
             }
@@ -184,7 +185,7 @@ pub fn build(
             let Some(Some(child)) = nodes.get(id).copied() else {
                 continue;
             };
-            for parent in taxonomy.parents(id as KeyId) {
+            for parent in taxonomy.parents(key_id(id)) {
                 let Some(Some(parent)) = nodes.get(parent as usize).copied() else {
                     continue;
                 };
@@ -438,7 +439,7 @@ fn conditional(policy: &CompiledPolicy, rule: &CompiledRule) -> bool {
 
 /// A compiled condition in the words of the language.
 pub fn condition_text(policy: &CompiledPolicy, cond: &Cond, depth: usize) -> String {
-    if depth > crate::syntax::MAX_NESTING + 1 {
+    if depth > crate::limits::MAX_NESTING + 1 {
         return "…".into();
     }
     let fact = |id: u16| {

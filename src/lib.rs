@@ -52,7 +52,8 @@
         clippy::panic,
         clippy::indexing_slicing,
         clippy::unreachable,
-        clippy::todo
+        clippy::todo,
+        clippy::cast_possible_truncation
     )
 )]
 // A `Problem` carries its source file and help so that it can be rendered
@@ -66,6 +67,7 @@ pub mod diff;
 pub mod eval;
 pub mod format;
 pub mod graph;
+pub mod limits;
 pub mod lint;
 pub mod policy;
 pub mod request;

@@ -29,6 +29,7 @@ use crate::compile::{
     self, CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId,
 };
 use crate::diagnostics::{Problem, SourceFile};
+use crate::limits::{fact_id, key_id};
 use crate::syntax::{
     self, ByDimension, CompareOp, Condition, ConditionKind, Dimension, Effect, HeaderKind, Item,
     Literal, Span,
@@ -691,7 +692,7 @@ impl<'a> Linter<'a> {
             .iter()
             .enumerate()
             .filter(|(_, f)| f.kind == FactKind::Int)
-            .map(|(id, f)| (id as FactId, int_domain(&f.name)))
+            .map(|(id, f)| (fact_id(id), int_domain(&f.name)))
             .collect();
         Linter {
             policy,
@@ -943,7 +944,7 @@ impl<'a> Linter<'a> {
             }
             Some(
                 set.ones()
-                    .map(|id| id as KeyId)
+                    .map(key_id)
                     .filter(|&id| taxonomy.parents(id).all(|p| !set.contains(p as usize)))
                     .map(|id| taxonomy.key(id).to_string())
                     .collect(),
@@ -1238,7 +1239,7 @@ impl<'a> Linter<'a> {
         findings: &mut Vec<Finding>,
         depth: usize,
     ) {
-        if depth > syntax::MAX_NESTING + 1 {
+        if depth > crate::limits::MAX_NESTING + 1 {
             return;
         }
         match &condition.kind {
@@ -1339,7 +1340,7 @@ impl<'a> Linter<'a> {
                 .collect();
             let mut seen = HashSet::new();
             for p in purposes.ones() {
-                let p = p as KeyId;
+                let p = key_id(p);
                 let signature: Vec<(bool, bool)> = mentioned
                     .iter()
                     .map(|&m| {
@@ -1354,7 +1355,7 @@ impl<'a> Linter<'a> {
                 }
             }
         } else {
-            representatives.extend(purposes.ones().next().map(|p| p as KeyId));
+            representatives.extend(purposes.ones().next().map(key_id));
         }
         let mut budget = MAX_VALUATIONS;
         let mut facts: Vec<Option<FactValue>> = vec![None; self.policy.facts.len()];
@@ -1462,7 +1463,7 @@ struct Reads {
 
 impl Reads {
     fn collect(&mut self, cond: &Cond, depth: usize) {
-        if depth > syntax::MAX_NESTING + 1 {
+        if depth > crate::limits::MAX_NESTING + 1 {
             return;
         }
         match cond {

@@ -1,7 +1,9 @@
 //! Hostile input: each gives a clear error, never a panic, a hang or a
 //! stack overflow. The limits are stated in the README.
 
-use privet::syntax::{MAX_FILE_BYTES, MAX_NESTING};
+use privet::limits::{
+    MAX_FACTS, MAX_FILE_BYTES, MAX_INDEX_CELLS, MAX_INDEX_ENTRIES, MAX_KEYS, MAX_NESTING,
+};
 use privet::{Policy, Request};
 
 fn problems(text: &str) -> Vec<privet::Problem> {
@@ -198,4 +200,99 @@ fn a_flat_file_of_ten_thousand_rules_with_an_error_at_its_end_is_read_to_it() {
         "{}",
         found[0].message
     );
+}
+
+/// `count` facts `f0`, `f1`, … and then `g`, with a rule allowing the email
+/// when `f0` holds.
+fn policy_of_facts(count: usize) -> String {
+    let mut text = String::from("use std\n");
+    for i in 0..count {
+        text.push_str(&format!("fact f{i}: bool\n"));
+    }
+    text.push_str("fact g: bool\n");
+    text.push_str("allow user.contact.email for essential.service when f0 cite \"f0 only\"\n");
+    text
+}
+
+#[test]
+fn a_fact_past_the_limit_is_refused_not_aliased_to_the_first() {
+    // 65,536 facts and then `g`: with 16-bit ids unchecked, `g` took the id
+    // of `f0`, and a request giving `g` alone was allowed by `when f0`.
+    let text = policy_of_facts(65_536);
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "privet::too_many_facts");
+    assert!(found[0].message.contains(&MAX_FACTS.to_string()));
+    assert!(
+        found[0].location().is_some(),
+        "points at the fact one too many"
+    );
+}
+
+#[test]
+fn facts_up_to_the_limit_each_keep_their_own_id() {
+    // `std` declares some facts; fill the rest of the limit.
+    let std_facts = Policy::from_source("std.privet", "use std")
+        .expect("std loads")
+        .compiled()
+        .facts
+        .len();
+    let policy = Policy::from_source("many.privet", &policy_of_facts(MAX_FACTS - std_facts - 1))
+        .expect("facts up to the limit load");
+    let email = || Request::new(["user.contact.email"]).purpose("essential.service");
+    assert!(!policy.allowed(&email().fact("g", true)).allowed);
+    assert!(policy.allowed(&email().fact("f0", true)).allowed);
+    assert_eq!(
+        codes(&policy_of_facts(MAX_FACTS - std_facts)),
+        ["privet::too_many_facts"]
+    );
+}
+
+/// `data` local data categories under `user` and `purposes` purposes under
+/// `marketing`, with one allow over all of them.
+fn policy_of_keys(data: usize, purposes: usize) -> String {
+    let mut text = String::from("use std\n");
+    for i in 0..data {
+        text.push_str(&format!("data user.d{i} under user\n"));
+    }
+    for i in 0..purposes {
+        text.push_str(&format!("purpose p{i} under marketing\n"));
+    }
+    text.push_str("allow user for marketing basis consent cite \"all\"\n");
+    text
+}
+
+#[test]
+fn a_decision_index_past_its_limit_is_refused_before_it_is_built() {
+    // 3,000 data categories times 3,000 purposes once took 18 s and 10.5 GB
+    // to check; its index would have 9 million cells.
+    let found = problems(&policy_of_keys(3_000, 3_000));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "privet::index_too_large");
+    assert!(found[0].message.contains(&MAX_INDEX_CELLS.to_string()));
+}
+
+#[test]
+fn a_broad_rule_over_many_keys_is_refused_at_that_rule() {
+    // 1,000 × 1,000 cells fit, but an allow over all of them for every
+    // recipient files some 21 million entries.
+    let text = policy_of_keys(1_000, 1_000);
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "privet::index_too_large");
+    assert!(found[0].message.contains(&MAX_INDEX_ENTRIES.to_string()));
+    let (_, line, _) = found[0].location().expect("located");
+    assert_eq!(line, text.lines().count(), "at the allow, the last line");
+}
+
+#[test]
+fn too_many_keys_of_one_dimension_are_refused() {
+    let mut text = String::from("use std\n");
+    for i in 0..MAX_KEYS {
+        text.push_str(&format!("recipient third_party.r{i}\n"));
+    }
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "privet::too_many_keys");
+    assert!(found[0].message.contains("recipients"));
 }

@@ -19,6 +19,7 @@ pub fn run(old_path: &Path, new_path: &Path, format: Format, colour: bool) -> u8
                 "new": new_path.display().to_string(),
                 "changes": result.changes,
                 "vocabulary": result.vocabulary,
+                "incomplete": result.incomplete,
             });
             outln!(
                 "{}",
@@ -27,7 +28,14 @@ pub fn run(old_path: &Path, new_path: &Path, format: Format, colour: bool) -> u8
         }
         Format::Text => out!("{}", text(old_path, new_path, &result)),
     }
-    if result.is_empty() { OK } else { FAILED }
+    // A diff that may have missed a change is trouble, not an answer.
+    if !result.is_complete() {
+        BAD_INPUT
+    } else if result.is_empty() {
+        OK
+    } else {
+        FAILED
+    }
 }
 
 /// Regions shown per cause in text; `--format json` lists every one.
@@ -35,7 +43,14 @@ const REGIONS_SHOWN: usize = 3;
 
 fn text(old: &Path, new: &Path, result: &PolicyDiff) -> String {
     let mut out = String::new();
-    if result.changes.is_empty() {
+    if !result.is_complete() {
+        out.push_str("INCOMPLETE: the changes below may not be all of them:\n");
+        for why in &result.incomplete {
+            out.push_str(&format!("  {why}\n"));
+        }
+        out.push('\n');
+    }
+    if result.changes.is_empty() && result.is_complete() {
         out.push_str(&format!(
             "no request is decided differently by {} and {}\n",
             old.display(),

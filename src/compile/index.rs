@@ -28,6 +28,7 @@ use std::ops::Range;
 use fixedbitset::FixedBitSet;
 
 use super::{BasisDef, CompiledRule, Cond, FactId, KeyId, Taxonomy, implies};
+use crate::limits::{index_u32, key_id};
 use crate::syntax::{ByDimension, Class, Dimension, Effect};
 
 /// A condition's index in [`DecisionIndex::conditions`].
@@ -73,7 +74,7 @@ impl KeyMask {
         match (self, small) {
             (KeyMask::Any, _) => true,
             (KeyMask::Small(mask), Some(word)) => mask & word != 0,
-            (KeyMask::Small(_), None) => set.ones().any(|key| self.contains(key as KeyId)),
+            (KeyMask::Small(_), None) => set.ones().any(|key| self.contains(key_id(key))),
             (KeyMask::Large(mine), _) => !mine.is_disjoint(set),
         }
     }
@@ -94,7 +95,7 @@ impl KeyMask {
         match self {
             KeyMask::Any => u32::MAX,
             KeyMask::Small(mask) => mask.count_ones(),
-            KeyMask::Large(set) => set.count_ones(..) as u32,
+            KeyMask::Large(set) => index_u32(set.count_ones(..)),
         }
     }
 
@@ -337,7 +338,7 @@ impl DecisionIndex {
         let mut conditions = Vec::new();
         let mut intern = |cond: Option<Cond>| -> Option<CondId> {
             let cond = cond?;
-            let next = conditions.len() as CondId;
+            let next = index_u32(conditions.len());
             Some(*interned.entry(cond.clone()).or_insert_with(|| {
                 conditions.push(IndexedCond {
                     reads_purpose: reads_purpose(&cond),
@@ -430,12 +431,12 @@ impl DecisionIndex {
         };
         // The broadest first, in every cell: ranked once here, so that a
         // cell sorts its rules by a number.
-        let mut broadest_first: Vec<u32> = (0..filed.len() as u32).collect();
+        let mut broadest_first: Vec<u32> = (0..index_u32(filed.len())).collect();
         broadest_first.sort_by_cached_key(|&id| filed.get(id as usize).map(Filed::breadth));
         let mut rank = vec![0u32; filed.len()];
         for (place, &id) in broadest_first.iter().enumerate() {
             if let Some(rank) = rank.get_mut(id as usize) {
-                *rank = place as u32;
+                *rank = index_u32(place);
             }
         }
         let mut ranked: Vec<u32> = Vec::new();
@@ -455,11 +456,11 @@ impl DecisionIndex {
                 }
                 .unwrap_or_default();
                 let is_deny = |id: &&u32| matches!(filed.get(**id as usize), Some(Filed::Deny(_)));
-                let deny_rules_start = index.rule_ids.len() as u32;
+                let deny_rules_start = index_u32(index.rule_ids.len());
                 index.rule_ids.extend(ids.iter().filter(is_deny));
-                let allow_rules_start = index.rule_ids.len() as u32;
+                let allow_rules_start = index_u32(index.rule_ids.len());
                 index.rule_ids.extend(ids.iter().filter(|id| !is_deny(id)));
-                let rules_end = index.rule_ids.len() as u32;
+                let rules_end = index_u32(index.rule_ids.len());
 
                 cell_denies.clear();
                 by_recipient.iter_mut().for_each(Vec::clear);
@@ -483,7 +484,7 @@ impl DecisionIndex {
                     }
                 }
 
-                let denies_start = index.denies.len() as u32;
+                let denies_start = index_u32(index.denies.len());
                 pruner.prune_denies(&mut cell_denies, &mut kept_denies);
                 let mut deny_mask = 0;
                 for &check in &cell_denies {
@@ -503,20 +504,20 @@ impl DecisionIndex {
                 let allows = if by_recipient.iter().all(Vec::is_empty) {
                     NO_ALLOWS
                 } else {
-                    let at = index.allow_bounds.len() as u32;
+                    let at = index_u32(index.allow_bounds.len());
                     for entries in &mut by_recipient {
-                        index.allow_bounds.push(index.allows.len() as u32);
+                        index.allow_bounds.push(index_u32(index.allows.len()));
                         pruner.prune_allows(entries, &mut kept_allows);
                         index
                             .allows
                             .extend(entries.iter().map(|&entry| entry.clone()));
                     }
-                    index.allow_bounds.push(index.allows.len() as u32);
+                    index.allow_bounds.push(index_u32(index.allows.len()));
                     at
                 };
                 if let Some(cell) = index.cells.get_mut(cell) {
                     *cell = Cell {
-                        denies: denies_start..index.denies.len() as u32,
+                        denies: denies_start..index_u32(index.denies.len()),
                         deny_mask,
                         allows,
                         deny_rules: deny_rules_start..allow_rules_start,
@@ -659,6 +660,23 @@ fn prune<'a, T>(
     std::mem::swap(items, kept);
 }
 
+/// How many entries `rule` files in the index: one in each (data, purpose)
+/// cell it covers, and an allow once more for each recipient it covers
+/// there. Counted before the index is built, to refuse one that is too large.
+pub(super) fn entries(rule: &CompiledRule, taxonomies: &ByDimension<Taxonomy>) -> u64 {
+    let keys = |dimension: Dimension| {
+        let count = rule.scopes[dimension]
+            .as_ref()
+            .map_or(taxonomies[dimension].len(), |scope| scope.count_ones(..));
+        u64::try_from(count).unwrap_or(u64::MAX)
+    };
+    let cells = keys(Dimension::Data).saturating_mul(keys(Dimension::Purpose));
+    match rule.effect {
+        Effect::Deny => cells,
+        Effect::Allow => cells.saturating_mul(keys(Dimension::Recipient).saturating_add(1)),
+    }
+}
+
 /// Call `visit` with every cell (`data * purposes + purpose`) and rule that
 /// covers it, rule by rule.
 fn each_cell(
@@ -673,7 +691,7 @@ fn each_cell(
         purpose_keys.extend(covered(rule.scopes[Dimension::Purpose].as_ref(), purposes));
         for data in covered(rule.scopes[Dimension::Data].as_ref(), data_keys) {
             for &purpose in &purpose_keys {
-                visit(data * purposes + purpose, id as u32);
+                visit(data * purposes + purpose, index_u32(id));
             }
         }
     }

@@ -4,7 +4,7 @@
 
 mod implies;
 mod index;
-mod regions;
+pub(crate) mod regions;
 mod taxonomy;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +19,10 @@ pub use regions::FactRegions;
 pub use taxonomy::{KeyId, Taxonomy};
 
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
+use crate::limits::{
+    MAX_FACTS, MAX_INDEX_CELLS, MAX_INDEX_ENTRIES, MAX_KEYS, MAX_RULES, MAX_SET_MEMBERS, fact_id,
+    key_id,
+};
 use crate::syntax::{
     self, ByDimension, Class, CompareOp, Condition, ConditionKind, Dimension, Effect, FactType,
     HeaderKind, Item, KeyDecl, Literal, Span,
@@ -483,15 +487,69 @@ impl Compiler {
             }
         }
 
+        let cells = taxonomies[Dimension::Data]
+            .len()
+            .saturating_mul(taxonomies[Dimension::Purpose].len());
+        if cells > MAX_INDEX_CELLS {
+            let (source, span) = files.iter().rev().find_map(|(source, file)| {
+                file.items.iter().rev().find_map(|item| match item {
+                    Item::Key(decl)
+                        if matches!(decl.dimension, Dimension::Data | Dimension::Purpose) =>
+                    {
+                        Some((source, decl.key.span))
+                    }
+                    _ => None,
+                })
+            })?;
+            self.error(
+                Problem::error(
+                    "privet::index_too_large",
+                    format!(
+                        "{} data categories times {} purposes make {cells} cells of the decision index; the limit is {MAX_INDEX_CELLS}",
+                        taxonomies[Dimension::Data].len(),
+                        taxonomies[Dimension::Purpose].len(),
+                    ),
+                )
+                .at(source, span, "the last data category or purpose declared")
+                .with_help("declare fewer local keys: a key that no rule or request tells apart from its parent can be its parent"),
+            );
+            return None;
+        }
         let mut rules = Vec::new();
+        let mut entries: u64 = 0;
         for (source, file) in files {
             for item in &file.items {
                 if let Item::Rule(rule) = item {
-                    if let Some(compiled) =
-                        self.rule(rule, source, &taxonomies, &scope, &bases, &obligations)
-                    {
-                        rules.push(compiled);
+                    if rules.len() == MAX_RULES {
+                        self.error(
+                            Problem::error(
+                                "privet::too_many_rules",
+                                format!("a policy may have at most {MAX_RULES} rules"),
+                            )
+                            .at(source, rule.span, "one rule too many"),
+                        );
+                        return None;
                     }
+                    let Some(compiled) =
+                        self.rule(rule, source, &taxonomies, &scope, &bases, &obligations)
+                    else {
+                        continue;
+                    };
+                    entries = entries.saturating_add(index::entries(&compiled, &taxonomies));
+                    if entries > MAX_INDEX_ENTRIES {
+                        self.error(
+                            Problem::error(
+                                "privet::index_too_large",
+                                format!(
+                                    "the rules up to this one file more than {MAX_INDEX_ENTRIES} entries in the decision index"
+                                ),
+                            )
+                            .at(source, rule.span, "the index passes its limit here")
+                            .with_help("each rule is filed once for every data category and purpose it covers, an allow once more for every recipient; narrow the broadest scopes, or split the policy"),
+                        );
+                        return None;
+                    }
+                    rules.push(compiled);
                 }
             }
         }
@@ -584,6 +642,19 @@ impl Compiler {
                     );
                     ok = false;
                 }
+                if declared.len() == MAX_KEYS {
+                    self.error(
+                        Problem::error(
+                            "privet::too_many_keys",
+                            format!(
+                                "a policy may have at most {MAX_KEYS} {}, the standard vocabulary's included",
+                                dimension.plural()
+                            ),
+                        )
+                        .at(source, decl.key.span, "one key too many"),
+                    );
+                    return None;
+                }
                 index.insert(&decl.key.node, declared.len());
                 declared.push(Declared { decl, source });
             }
@@ -598,7 +669,7 @@ impl Compiler {
             if d.decl.under.is_empty() {
                 if let Some((prefix, _)) = d.decl.key.node.rsplit_once('.') {
                     match index.get(prefix) {
-                        Some(&parent) => ids.push(parent as KeyId),
+                        Some(&parent) => ids.push(key_id(parent)),
                         None => {
                             self.error(
                                 Problem::error(
@@ -622,7 +693,7 @@ impl Compiler {
             }
             for parent in &d.decl.under {
                 match index.get(parent.node.as_str()) {
-                    Some(&id) => ids.push(id as KeyId),
+                    Some(&id) => ids.push(key_id(id)),
                     None => {
                         self.error(
                             Problem::error(
@@ -651,7 +722,7 @@ impl Compiler {
                 // weaken the protection of what lies above; refuse it.
                 for (id, d) in declared.iter().enumerate() {
                     if let Some(class) = &d.decl.class {
-                        if class.node < taxonomy.class(id as KeyId) {
+                        if class.node < taxonomy.class(key_id(id)) {
                             self.error(
                                 Problem::error(
                                     "privet::class_lowered",
@@ -659,7 +730,7 @@ impl Compiler {
                                         "`{}` is declared {} but lies under {} data",
                                         d.decl.key.node,
                                         class.node.as_str(),
-                                        taxonomy.class(id as KeyId).as_str()
+                                        taxonomy.class(key_id(id)).as_str()
                                     ),
                                 )
                                 .at(d.source, class.span, "lower than its parent")
@@ -705,16 +776,29 @@ impl Compiler {
                 if self.duplicate(&mut seen, &decl.name, source, "fact") {
                     continue;
                 }
+                if facts.len() == MAX_FACTS {
+                    self.error(
+                        Problem::error(
+                            "privet::too_many_facts",
+                            format!("a policy may declare at most {MAX_FACTS} facts"),
+                        )
+                        .at(source, decl.name.span, "one fact too many")
+                        .with_help("a fact is a question the request answers; group related answers in a set fact (`set of {a, b, c}`)"),
+                    );
+                    return (facts, index);
+                }
                 let kind = match &decl.ty.node {
                     FactType::Bool => FactKind::Bool,
                     FactType::Int => FactKind::Int,
                     FactType::PurposeSet => FactKind::PurposeSet,
                     FactType::EnumSet(members) => {
-                        if members.len() > 64 {
+                        if members.len() > MAX_SET_MEMBERS {
                             self.error(
                                 Problem::error(
                                     "privet::too_many_members",
-                                    "a set fact may have at most 64 members",
+                                    format!(
+                                        "a set fact may have at most {MAX_SET_MEMBERS} members"
+                                    ),
                                 )
                                 .at(
                                     source,
@@ -752,7 +836,7 @@ impl Compiler {
                         }
                     },
                 };
-                index.insert(Arc::from(decl.name.node.as_str()), facts.len() as FactId);
+                index.insert(Arc::from(decl.name.node.as_str()), fact_id(facts.len()));
                 facts.push(FactDef {
                     name: Arc::from(decl.name.node.as_str()),
                     kind,

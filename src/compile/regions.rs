@@ -11,7 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use super::{CompiledPolicy, Cond, FactId, FactKind, FactValue};
+use super::{CompiledPolicy, Cond, FactId, FactKind, FactValue, KeyId};
+use crate::limits::fact_id;
 use crate::syntax::CompareOp;
 
 /// The regions of one fact's values.
@@ -23,6 +24,12 @@ pub struct FactRegions {
     /// An enumerated set: the members some condition names; no condition
     /// can see the others.
     pub named: u64,
+    /// An enumerated set: each distinct set of members a condition asks
+    /// about (`fact(a, b)` holds when the value holds any of them).
+    pub masks: Vec<u64>,
+    /// A purpose set: the purposes its conditions name (beside the
+    /// request's purpose, which `fact(purpose)` reads).
+    pub purposes: Vec<KeyId>,
 }
 
 impl FactRegions {
@@ -81,17 +88,108 @@ impl Cond {
         }
     }
 
-    /// Adds the members of the enumerated set `fact` that this condition names.
-    pub fn members_named(&self, fact: FactId, out: &mut u64) {
+    /// Adds each set of members of the enumerated set `fact` that this
+    /// condition asks about.
+    pub fn member_masks(&self, fact: FactId, out: &mut BTreeSet<u64>) {
         match self {
-            Cond::EnumMember { fact: f, mask } if *f == fact => *out |= mask,
-            Cond::Not(inner) => inner.members_named(fact, out),
+            Cond::EnumMember { fact: f, mask } if *f == fact => {
+                out.insert(*mask);
+            }
+            Cond::Not(inner) => inner.member_masks(fact, out),
             Cond::And(parts) | Cond::Or(parts) => {
-                parts.iter().for_each(|p| p.members_named(fact, out))
+                parts.iter().for_each(|p| p.member_masks(fact, out))
             }
             _ => {}
         }
     }
+
+    /// Adds the purposes this condition tests the purpose set `fact` for.
+    pub fn purposes_named(&self, fact: FactId, out: &mut BTreeSet<KeyId>) {
+        match self {
+            Cond::PurposeMember { fact: f, keys, .. } if *f == fact => {
+                out.extend(keys.iter().copied())
+            }
+            Cond::Not(inner) => inner.purposes_named(fact, out),
+            Cond::And(parts) | Cond::Or(parts) => {
+                parts.iter().for_each(|p| p.purposes_named(fact, out))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The classes of member sets that conditions asking about `masks` tell
+/// apart, one representative set each: members that every mask holds or
+/// lacks alike are one group, and a class is which groups a set meets.
+/// Each class is given as its groups' members, lowest first. `None` when
+/// there are more than `most` classes.
+pub fn member_classes(masks: &[u64], most: usize) -> Option<Vec<Vec<u64>>> {
+    let named = masks.iter().fold(0u64, |all, mask| all | mask);
+    // Members by signature (which masks hold them): a group of members
+    // no condition can tell apart, as one mask.
+    let mut groups: Vec<(Vec<bool>, u64)> = Vec::new();
+    for bit in (0..64).filter(|bit| named & (1u64 << bit) != 0) {
+        let signature: Vec<bool> = masks.iter().map(|m| m & (1u64 << bit) != 0).collect();
+        match groups.iter_mut().find(|(s, _)| *s == signature) {
+            Some((_, members)) => *members |= 1u64 << bit,
+            None => groups.push((signature, 1u64 << bit)),
+        }
+    }
+    let classes = 1usize.checked_shl(u32::try_from(groups.len()).ok()?)?;
+    if classes > most {
+        return None;
+    }
+    Some(
+        (0..classes)
+            .map(|class| {
+                groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| class & (1 << i) != 0)
+                    .map(|(_, (_, members))| *members)
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// The ways a listed purpose set can cover `candidates`, one listing each.
+/// A condition reads a purpose set only through which of the purposes it
+/// names (and the request's purpose) the listed purposes cover, so the
+/// subsets of the candidates reach every way; the smallest listing of each
+/// stands for it. `covers(listed, candidate)` says, one bit per taxonomy the
+/// listing is read in, whether listing one covers the other. `None` when
+/// there are more than `most` subsets to try.
+pub fn purpose_listings<T: Clone>(
+    candidates: &[T],
+    covers: impl Fn(&T, &T) -> u8,
+    most: usize,
+) -> Option<Vec<Vec<T>>> {
+    let subsets = 1usize.checked_shl(u32::try_from(candidates.len()).ok()?)?;
+    if subsets > most {
+        return None;
+    }
+    // Smallest listings first, so that each way is shown by its least.
+    let mut order: Vec<usize> = (0..subsets).collect();
+    order.sort_by_key(|subset| (subset.count_ones(), *subset));
+    let mut seen = std::collections::HashSet::new();
+    let mut listings = Vec::new();
+    for subset in order {
+        let listed: Vec<&T> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| subset & (1 << i) != 0)
+            .map(|(_, c)| c)
+            .collect();
+        let way: Vec<u8> = candidates
+            .iter()
+            .map(|candidate| listed.iter().fold(0, |any, l| any | covers(l, candidate)))
+            .collect();
+        if seen.insert(way) {
+            listings.push(listed.into_iter().cloned().collect());
+        }
+    }
+    Some(listings)
 }
 
 impl CompiledPolicy {
@@ -109,7 +207,7 @@ impl CompiledPolicy {
 pub(super) fn fact_regions(policy: &CompiledPolicy) -> Vec<FactRegions> {
     (0..policy.facts.len())
         .map(|id| {
-            let fact = id as FactId;
+            let fact = fact_id(id);
             let mut regions = FactRegions::default();
             match policy.facts.get(id).map(|f| &f.kind) {
                 Some(FactKind::Int) => {
@@ -119,9 +217,21 @@ pub(super) fn fact_regions(policy: &CompiledPolicy) -> Vec<FactRegions> {
                         .for_each(|c| c.region_starts(fact, &mut starts));
                     regions.starts = starts.into_iter().collect();
                 }
-                Some(FactKind::EnumSet(_)) => policy
-                    .conditions()
-                    .for_each(|c| c.members_named(fact, &mut regions.named)),
+                Some(FactKind::EnumSet(_)) => {
+                    let mut masks = BTreeSet::new();
+                    policy
+                        .conditions()
+                        .for_each(|c| c.member_masks(fact, &mut masks));
+                    regions.named = masks.iter().fold(0, |all, mask| all | mask);
+                    regions.masks = masks.into_iter().collect();
+                }
+                Some(FactKind::PurposeSet) => {
+                    let mut purposes = BTreeSet::new();
+                    policy
+                        .conditions()
+                        .for_each(|c| c.purposes_named(fact, &mut purposes));
+                    regions.purposes = purposes.into_iter().collect();
+                }
                 _ => {}
             }
             regions
@@ -136,7 +246,7 @@ mod tests {
     fn regions(starts: &[i64]) -> FactRegions {
         FactRegions {
             starts: starts.to_vec(),
-            named: 0,
+            ..FactRegions::default()
         }
     }
 
@@ -180,8 +290,8 @@ mod tests {
     #[test]
     fn members_no_condition_names_leave_the_key_alone() {
         let named = FactRegions {
-            starts: Vec::new(),
             named: 0b0110,
+            ..FactRegions::default()
         };
         let key = |held: u64| {
             let mut key = Vec::new();

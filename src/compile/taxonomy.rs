@@ -7,6 +7,7 @@ use fixedbitset::FixedBitSet;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::limits::key_id;
 use crate::syntax::{Class, Dimension};
 
 /// A key's index in its taxonomy.
@@ -50,7 +51,7 @@ impl Taxonomy {
         let count = keys.len();
         let mut graph = DiGraph::with_capacity(count, count);
         for id in 0..count {
-            graph.add_node(id as KeyId);
+            graph.add_node(key_id(id));
         }
         for (child, parents) in parents.iter().enumerate() {
             for &parent in parents {
@@ -58,7 +59,7 @@ impl Taxonomy {
             }
         }
         let order =
-            toposort(&graph, None).map_err(|cycle| Cycle(cycle.node_id().index() as KeyId))?;
+            toposort(&graph, None).map_err(|cycle| Cycle(key_id(cycle.node_id().index())))?;
 
         // Closures in topological order: a key's ancestors are its parents'
         // ancestors and itself; its descendants, in reverse, likewise.
@@ -116,7 +117,7 @@ impl Taxonomy {
         let index = keys
             .iter()
             .enumerate()
-            .map(|(id, key)| (key.clone(), id as KeyId))
+            .map(|(id, key)| (key.clone(), key_id(id)))
             .collect();
         Ok(Taxonomy {
             dimension,
@@ -169,7 +170,7 @@ impl Taxonomy {
     pub fn parents(&self, id: KeyId) -> impl Iterator<Item = KeyId> + '_ {
         self.graph
             .neighbors_directed(NodeIndex::new(id as usize), petgraph::Direction::Incoming)
-            .map(|n| n.index() as KeyId)
+            .map(|n| key_id(n.index()))
     }
 
     pub fn class(&self, id: KeyId) -> Class {

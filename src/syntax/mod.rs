@@ -13,6 +13,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use crate::diagnostics::{Problem, SourceFile};
+use crate::limits::{MAX_FILE_BYTES, MAX_NESTING};
 
 mod grammar {
     #[derive(pest_derive::Parser)]
@@ -29,12 +30,6 @@ use grammar::{PrivetParser, Rule as G};
 /// must load as well as ten files of 1,000.
 const CALLS_PER_BYTE: usize = 64;
 const MIN_CALL_LIMIT: usize = 1_000_000;
-/// Conditions nested deeper than this are rejected while building the AST,
-/// which recurses once per level.
-pub const MAX_NESTING: usize = 64;
-/// The largest policy file accepted: far beyond any real policy, small
-/// enough that parsing it stays quick.
-pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
