@@ -758,13 +758,111 @@ proptest! {
         let before = decide(&old, &request).allowed;
         let after = decide(&new, &request).allowed;
         if before != after {
-            let keys = request_keys(&old, &request);
-            let inside = result.changes.iter().any(|c| {
-                Dimension::ALL.iter().all(|d| keys[*d].iter().any(|k| c.keys[*d].contains(k)))
-            });
-            prop_assert!(inside, "decided {before} then {after}, but no change covers {request:?}");
+            prop_assert!(
+                covered_by_a_change(&old, &result, &request, before, after),
+                "decided {before} then {after}, but no change covers {request:?}"
+            );
         }
     }
+
+    /// The diff tries every purpose a purpose set is tested for and every
+    /// threshold of a number, beyond the three purposes and sixty
+    /// thresholds it once cut off at: a request whose consent or age is
+    /// the only thing that changed its decision lies in a change of that
+    /// direction.
+    #[test]
+    fn diff_is_exact_over_many_purposes_and_thresholds(
+        consents in subsequence(CONSENT_POOL, 4..=6),
+        thresholds in prop::collection::btree_set(0i64..200, 61..=70),
+        swap_to in select(CONSENT_POOL),
+        shift in 1i64..3,
+        listed in subsequence(CONSENT_POOL, 0..=3),
+        near_the_moved_threshold in prop::bool::weighted(0.8),
+        offset in -2i64..5,
+        any_age in 0i64..210,
+    ) {
+        let thresholds: Vec<i64> = thresholds.into_iter().collect();
+        // The generator reaches past the old bounds every time.
+        prop_assert!(consents.len() > 3 && thresholds.len() > 60);
+        let text = |consents: &[&str], thresholds: &[i64]| {
+            let mut text = String::from("use std\n");
+            for (i, purpose) in consents.iter().enumerate() {
+                text.push_str(&format!(
+                    "allow non_personal.statistics for essential.service when consent({purpose}) cite \"c{i}\"\n"
+                ));
+            }
+            for (i, low) in thresholds.iter().enumerate() {
+                text.push_str(&format!(
+                    "allow user.contact.email for essential.service basis contract when subject_age > {low} and subject_age < {} cite \"t{i}\"\n",
+                    low + 2
+                ));
+            }
+            text
+        };
+        let mut new_consents = consents.clone();
+        let last = new_consents.len() - 1;
+        new_consents[last] = swap_to;
+        let mut new_thresholds = thresholds.clone();
+        new_thresholds[thresholds.len() - 1] += shift;
+        // Most ages near the threshold that moved, where decisions change.
+        let age = if near_the_moved_threshold {
+            thresholds[thresholds.len() - 1] + offset
+        } else {
+            any_age
+        };
+        let old = Policy::from_source("old.privet", &text(&consents, &thresholds)).expect("loads");
+        let new = Policy::from_source("new.privet", &text(&new_consents, &new_thresholds)).expect("loads");
+        let result = diff(old.compiled(), new.compiled());
+        prop_assert!(result.is_complete(), "{:?}", result.incomplete);
+        let mut statistics = Request::new(["non_personal.statistics"]).purpose("essential.service");
+        if !listed.is_empty() {
+            statistics = statistics.fact("consent", listed.clone());
+        }
+        let email = Request::new(["user.contact.email"])
+            .purpose("essential.service")
+            .fact("subject_age", age);
+        for request in [statistics, email] {
+            let before = decide(&old, &request).allowed;
+            let after = decide(&new, &request).allowed;
+            if before != after {
+                prop_assert!(
+                    covered_by_a_change(&old, &result, &request, before, after),
+                    "decided {before} then {after}, but no change of that direction covers {request:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Purposes a purpose set is tested for in the exact-diff property.
+const CONSENT_POOL: &[&str] = &[
+    "analytics",
+    "marketing",
+    "functional",
+    "finance",
+    "sales",
+    "personalize",
+    "operations",
+    "employment",
+];
+
+/// Whether a change of the diff, going from `before` to `after`, covers the
+/// keys `request` asks about.
+fn covered_by_a_change(
+    policy: &Policy,
+    result: &privet::diff::PolicyDiff,
+    request: &Request,
+    before: bool,
+    after: bool,
+) -> bool {
+    let word = |allowed: bool| if allowed { "allow" } else { "deny" };
+    let keys = request_keys(policy, request);
+    result.changes.iter().any(|c| {
+        (c.old, c.new) == (word(before), word(after))
+            && Dimension::ALL
+                .iter()
+                .all(|d| keys[*d].iter().any(|k| c.keys[*d].contains(k)))
+    })
 }
 
 proptest! {
