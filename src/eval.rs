@@ -293,8 +293,9 @@ struct Trace {
     denies: Vec<(usize, Point, bool)>,
     /// Allow rules that allowed some point, with the first.
     allows: Vec<(usize, Point)>,
-    /// Points no rule allowed (the first few).
-    uncovered: Vec<Point>,
+    /// Points no rule allowed (the first few), each with the allows that
+    /// covered it but whose basis or condition was not met.
+    uncovered: Vec<(Point, Vec<usize>)>,
     /// Allow rules that covered an uncovered point but whose condition failed.
     failed_allows: BTreeSet<usize>,
     missing: BTreeSet<FactId>,
@@ -304,6 +305,9 @@ struct Trace {
 }
 
 const MAX_UNCOVERED_SHOWN: usize = 3;
+/// Points no rule allowed kept to choose the shown from: those at the keys
+/// the request named come first.
+const MAX_UNCOVERED_KEPT: usize = 64;
 
 /// Evaluate without explanation: the lean path. It reads the policy's
 /// [`DecisionIndex`] instead of its rules: first whether the request
@@ -724,8 +728,8 @@ fn point_allowed(
     }
     if !allowed {
         trace.uncovered_count += 1;
-        if trace.uncovered.len() < MAX_UNCOVERED_SHOWN {
-            trace.uncovered.push(point);
+        if trace.uncovered.len() < MAX_UNCOVERED_KEPT {
+            trace.uncovered.push((point, trace.failed_here.clone()));
         }
         trace.failed_allows.extend(trace.failed_here.drain(..));
     }
@@ -798,17 +802,29 @@ fn explain(
             ));
         }
         if trace.denies.is_empty() {
-            for point in &trace.uncovered {
+            // The points at the keys the caller named first: a sub-key it
+            // never asked about is shown only where nothing else is wrong.
+            let named = |point: &Point| {
+                request.data.contains(&point.data)
+                    && request.purpose.is_none_or(|p| p == point.purpose)
+            };
+            let mut shown: Vec<&(Point, Vec<usize>)> =
+                trace.uncovered.iter().filter(|(p, _)| named(p)).collect();
+            if shown.is_empty() {
+                shown.extend(&trace.uncovered);
+            }
+            shown.truncate(MAX_UNCOVERED_SHOWN);
+            for (point, failed) in &shown {
                 reasons.push(Reason {
                     rule: "default".into(),
                     effect: "deny",
                     cite: None,
-                    detail: format!("no rule allows {}", describe_point(policy, *point)),
+                    detail: why_not(policy, request, *point, failed),
                 });
             }
-            if trace.uncovered_count > trace.uncovered.len() {
+            if trace.uncovered_count > shown.len() {
                 if let Some(last) = reasons.last_mut() {
-                    let more = trace.uncovered_count - trace.uncovered.len();
+                    let more = trace.uncovered_count - shown.len();
                     let noun = if more == 1 {
                         "combination"
                     } else {
@@ -836,6 +852,83 @@ fn explain(
             .collect(),
         hints,
     }
+}
+
+/// Why no rule allowed `point`: "no rule allows" only where none covers
+/// it; otherwise which allow would, and what of its basis or condition the
+/// request did not meet.
+fn why_not(
+    policy: &CompiledPolicy,
+    request: &ResolvedRequest,
+    point: Point,
+    failed: &[usize],
+) -> String {
+    let described = describe_point(policy, point);
+    let Some((first, rule)) = failed
+        .iter()
+        .find_map(|&index| Some((index, policy.rules.get(index)?)))
+    else {
+        return format!("no rule allows {described}");
+    };
+    let mut lacks: Vec<String> = Vec::new();
+    let truth = |cond: &Cond, missing: &mut Vec<FactId>| {
+        cond.eval(&request.facts, point.purpose, &mut |f| missing.push(f))
+    };
+    if let Some(basis) = rule.basis.and_then(|b| policy.bases.get(b)) {
+        if let Some(requires) = &basis.requires {
+            if truth(requires, &mut Vec::new()) != Truth::True {
+                let mut changes = Vec::new();
+                positive_changes(requires, &[point.purpose], true, &mut changes);
+                let wanted: Vec<String> = changes
+                    .into_iter()
+                    .filter_map(|change| still_needed(request, change))
+                    .map(|change| describe_change(policy, &change))
+                    .collect();
+                lacks.push(match wanted.first() {
+                    Some(wanted) => format!("{wanted} (basis {})", basis.name),
+                    None => format!(
+                        "basis {} (`{}`)",
+                        basis.name,
+                        crate::graph::condition_text(policy, requires, 0)
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(condition) = &rule.condition {
+        let mut missing = Vec::new();
+        let text = crate::graph::condition_text(policy, condition, 0);
+        match truth(condition, &mut missing) {
+            Truth::True => {}
+            Truth::False => lacks.push(format!("`{text}`, which is false here")),
+            Truth::Unknown => {
+                let names: Vec<&str> = missing
+                    .iter()
+                    .filter_map(|f| policy.facts.get(usize::from(*f)))
+                    .map(|f| &*f.name)
+                    .collect();
+                lacks.push(format!(
+                    "`{text}`, which the request leaves open (no {})",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+    let cite = rule
+        .cite
+        .as_deref()
+        .map_or(String::new(), |c| format!(" [{c}]"));
+    let others = failed.iter().filter(|&&i| i != first).count();
+    let also = match others {
+        0 => String::new(),
+        1 => " (and 1 other rule would, under its own terms)".to_string(),
+        n => format!(" (and {n} other rules would, under their own terms)"),
+    };
+    format!(
+        "{}{cite} allows {described} only with {}; the request does not meet it{also}",
+        rule.location,
+        lacks.join(" and ")
+    )
 }
 
 /// Sort `file:10:1` after `file:9:1`.
@@ -886,31 +979,49 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
         }
         enabling.push(changes);
     }
-    // ... and what would stop each deny that fired.
-    let mut stopping: Vec<Change> = Vec::new();
+    // ... and the ways to stop every deny that fired: one way for each,
+    // so a deny of "A and not B" is stopped by granting B alone.
+    let mut stopping: Vec<Vec<Change>> = vec![Vec::new()];
     for (index, _, _) in &trace.denies {
         let Some(rule) = policy.rules.get(*index) else {
             continue;
         };
-        match &rule.condition {
-            Some(condition) => {
-                positive_changes(condition, &purposes_of(rule), false, &mut stopping)
-            }
-            // An unconditional deny cannot be lifted by the request.
-            None => return Vec::new(),
+        // An unconditional deny cannot be lifted by the request, nor one
+        // that only facts nobody grants (an age) could stop.
+        let Some(condition) = &rule.condition else {
+            return Vec::new();
+        };
+        let ways = ways_to_make(condition, &purposes_of(rule), false);
+        if ways.is_empty() {
+            return Vec::new();
         }
+        stopping = stopping
+            .iter()
+            .flat_map(|so_far| {
+                ways.iter().map(move |way| {
+                    let mut both = so_far.clone();
+                    both.extend(way.iter().cloned());
+                    both
+                })
+            })
+            .take(MAX_WAYS)
+            .collect();
     }
     let proposals: Vec<Vec<Change>> = if trace.denies.is_empty() {
         enabling
     } else if enabling.is_empty() {
-        vec![stopping]
+        stopping
     } else {
         enabling
-            .into_iter()
-            .map(|mut changes| {
-                changes.extend(stopping.iter().cloned());
-                changes
+            .iter()
+            .flat_map(|enable| {
+                stopping.iter().map(move |stop| {
+                    let mut both = enable.clone();
+                    both.extend(stop.iter().cloned());
+                    both
+                })
             })
+            .take(MAX_WAYS * MAX_WAYS)
             .collect()
     };
     let mut hints = Vec::new();
@@ -946,6 +1057,40 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
     }
     hints.sort();
     hints
+}
+
+/// The most ways of stopping the fired denies that hints try.
+const MAX_WAYS: usize = 16;
+
+/// Ways of changing the context, each enough on its own to make `cond`
+/// read with `polarity` (true: hold; false: fail), among the facts a
+/// subject or a service can grant: consents, members, flags. No way: the
+/// request cannot change it (an age, say). Each way is tried before it is
+/// offered as a hint.
+fn ways_to_make(cond: &Cond, purposes: &[KeyId], polarity: bool) -> Vec<Vec<Change>> {
+    let mut ways = match cond {
+        Cond::Not(inner) => ways_to_make(inner, purposes, !polarity),
+        // Either part failing, or (for `or`) either holding, is enough.
+        Cond::And(parts) if !polarity => parts
+            .iter()
+            .flat_map(|p| ways_to_make(p, purposes, polarity))
+            .collect(),
+        Cond::Or(parts) if polarity => parts
+            .iter()
+            .flat_map(|p| ways_to_make(p, purposes, polarity))
+            .collect(),
+        _ => {
+            let mut changes = Vec::new();
+            positive_changes(cond, purposes, polarity, &mut changes);
+            if changes.is_empty() {
+                Vec::new()
+            } else {
+                vec![changes]
+            }
+        }
+    };
+    ways.truncate(MAX_WAYS);
+    ways
 }
 
 /// Changes that make `cond` (read with `polarity`) more true. Only facts

@@ -712,3 +712,149 @@ fn more_purpose_sets_than_signatures_hold_still_decide_each_purpose() {
     assert!(!ask(&["marketing.advertising"]));
     assert!(!ask(&["marketing"]));
 }
+
+// ---------------------------------------------------------------- why not, and hints
+
+#[test]
+fn a_deny_names_the_allow_that_would_apply_and_what_it_lacked() {
+    // Once "no rule allows", although §1(b) does, with consent.
+    let p = policy(SHOP);
+    let d = decide(
+        &p,
+        adult(&["user.contact.email", "user.name"]).purpose("marketing.communications.email"),
+    );
+    assert!(!d.allowed);
+    assert!(!d.reasons.is_empty());
+    for reason in &d.reasons {
+        assert!(
+            !reason.detail.starts_with("no rule allows"),
+            "{}",
+            reason.detail
+        );
+        assert!(
+            reason.detail.contains("test.privet:3:1 [§1(b)]"),
+            "{}",
+            reason.detail
+        );
+        assert!(
+            reason
+                .detail
+                .contains("only with consent to marketing.communications.email"),
+            "{}",
+            reason.detail
+        );
+    }
+}
+
+#[test]
+fn a_deny_shows_only_the_keys_asked_about_when_they_are_the_trouble() {
+    // `user.name` has keys below it; the caller asked about `user.name`.
+    let p = policy(SHOP);
+    let d = decide(
+        &p,
+        adult(&["user.name"]).purpose("marketing.communications.email"),
+    );
+    assert!(!d.allowed);
+    assert!(
+        d.reasons.iter().all(|r| !r.detail.contains("user.name.")),
+        "{:?}",
+        d.reasons
+    );
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.detail.contains("more combination")),
+        "the rest is counted: {:?}",
+        d.reasons
+    );
+}
+
+#[test]
+fn a_deny_no_rule_covers_still_says_so() {
+    let p = policy(SHOP);
+    let d = decide(&p, adult(&["user.contact.email"]).purpose("analytics"));
+    assert!(
+        d.reasons[0].detail.starts_with("no rule allows"),
+        "{:?}",
+        d.reasons
+    );
+}
+
+#[test]
+fn a_condition_that_fails_is_named_with_the_allow() {
+    let p = policy(
+        "use std\nallow user.contact.email for essential.service basis contract when subject_age >= 16 cite \"§2\"",
+    );
+    let d = decide(
+        &p,
+        adult(&["user.contact.email"])
+            .purpose("essential.service")
+            .fact("subject_age", 14),
+    );
+    assert!(!d.allowed);
+    assert!(
+        d.reasons[0]
+            .detail
+            .contains("`subject_age >= 16`, which is false here"),
+        "{}",
+        d.reasons[0].detail
+    );
+}
+
+#[test]
+fn a_child_without_parental_consent_is_told_what_would_allow_it() {
+    let p = policy(SHOP);
+    let request = Request::new(["user.contact.email"])
+        .purpose("essential.service")
+        .fact("subject_age", 9);
+    let d = decide(&p, request.clone());
+    assert!(!d.allowed);
+    assert_eq!(d.hints, ["allowed with parental_consent = true"]);
+    assert!(decide(&p, request.fact("parental_consent", true)).allowed);
+}
+
+#[test]
+fn a_transfer_without_a_safeguard_is_told_which_would_do() {
+    let p = policy(
+        r#"use std
+allow user.contact.email for essential.service to first_party, affiliate basis contract cite "§3"
+deny user when cross_border and not safeguards(scc, bcr) cite "§8"
+"#,
+    );
+    let request = adult(&["user.contact.email"])
+        .purpose("essential.service")
+        .recipient("affiliate")
+        .fact("cross_border", true);
+    let d = decide(&p, request.clone());
+    assert!(!d.allowed);
+    assert!(
+        d.hints
+            .contains(&"allowed with safeguards including scc".to_string()),
+        "{:?}",
+        d.hints
+    );
+    assert!(decide(&p, request.fact("safeguards", ["scc"])).allowed);
+}
+
+#[test]
+fn a_deny_of_a_and_not_b_is_lifted_by_b_alone() {
+    let p = policy(
+        r#"use std
+fact beta: bool
+fact verified: bool default false
+allow user.contact.email for essential.service basis contract cite "a"
+deny user.contact.email when beta and not verified cite "b"
+"#,
+    );
+    let request = adult(&["user.contact.email"])
+        .purpose("essential.service")
+        .fact("beta", true);
+    let d = decide(&p, request.clone());
+    assert!(
+        d.hints
+            .contains(&"allowed with verified = true".to_string()),
+        "{:?}",
+        d.hints
+    );
+    assert!(decide(&p, request.fact("verified", true)).allowed);
+}
