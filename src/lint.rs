@@ -19,10 +19,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
 use serde::Serialize;
 
 use crate::compile::{
@@ -297,40 +296,38 @@ impl Finding {
 /// A finding with the source miette draws from.
 struct Rendered<'a> {
     finding: &'a Finding,
-    named: NamedSource<Arc<str>>,
-    related: Vec<RenderedRelated>,
+    related: Vec<RenderedRelated<'a>>,
 }
 
 /// The other rule of a finding, drawn below it.
 #[derive(Debug)]
-struct RenderedRelated {
-    message: String,
-    named: NamedSource<Arc<str>>,
-    span: Span,
+struct RenderedRelated<'a> {
+    related: &'a Related,
 }
 
-impl fmt::Display for RenderedRelated {
+impl fmt::Display for RenderedRelated<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.related.label)
     }
 }
 
-impl std::error::Error for RenderedRelated {}
+impl std::error::Error for RenderedRelated<'_> {}
 
-impl Diagnostic for RenderedRelated {
+impl Diagnostic for RenderedRelated<'_> {
     fn severity(&self) -> Option<Severity> {
         Some(Severity::Advice)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.named as &dyn SourceCode)
+        Some(&self.related.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.related.span;
         Some(Box::new(std::iter::once(LabeledSpan::new(
             None,
-            self.span.start,
-            self.span.end.saturating_sub(self.span.start),
+            span.start,
+            span.end.saturating_sub(span.start),
         ))))
     }
 }
@@ -370,7 +367,7 @@ impl Diagnostic for Rendered<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.named as &dyn SourceCode)
+        Some(&self.finding.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -402,18 +399,12 @@ pub fn render(findings: &[Finding], colour: bool, width: usize) -> String {
         .with_show_related_as_nested(true);
     let mut out = String::new();
     for finding in findings {
-        let named = |source: &SourceFile| NamedSource::new(&*source.name, source.text.clone());
         let rendered = Rendered {
             finding,
-            named: named(&finding.source),
             related: finding
                 .related
                 .iter()
-                .map(|r| RenderedRelated {
-                    message: r.label.clone(),
-                    named: named(&r.source),
-                    span: r.span,
-                })
+                .map(|related| RenderedRelated { related })
                 .collect(),
         };
         if handler.render_report(&mut out, &rendered).is_err() {
