@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use privet::diagnostics::Problem;
 use privet::lint::{self, Counts, Finding, Level};
-use privet::policy::read_source;
+use privet::policy::policies_at;
 
-use crate::{BAD_INPUT, FAILED, OK, files_under, report};
+use crate::{BAD_INPUT, FAILED, OK, report};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
@@ -37,7 +37,7 @@ impl From<MinLevel> for Level {
     }
 }
 
-/// One file's outcome: its findings, or the problems that kept it from checking.
+/// One policy's outcome: its findings, or the problems that kept it from checking.
 struct Outcome {
     path: PathBuf,
     findings: Vec<Finding>,
@@ -46,31 +46,24 @@ struct Outcome {
 
 pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: bool) -> u8 {
     let min_level = Level::from(min_level);
-    let mut files = Vec::new();
     let mut trouble: Vec<Problem> = Vec::new();
-    for path in paths {
-        if let Err(error) = files_under(path, "privet", &mut files) {
-            trouble.push(
-                Problem::error(
-                    "privet::io",
-                    format!("cannot read {}: {error}", path.display()),
-                )
-                .with_help("check the path"),
-            );
-        }
-    }
-    if files.is_empty() && trouble.is_empty() {
-        trouble.push(
-            Problem::error("privet::no_policies", "no .privet files found")
-                .with_help("name policy files, or directories that hold them"),
-        );
-    }
     let mut outcomes = Vec::new();
-    for file in &files {
-        let outcome = match read_source(file) {
-            Ok(source) => match lint::lint(std::slice::from_ref(&source)) {
+    for path in paths {
+        let policies = match policies_at(path) {
+            Ok(policies) => policies,
+            Err(error) => {
+                trouble.extend(error.problems());
+                continue;
+            }
+        };
+        for policy in policies {
+            let linted = policy
+                .sources
+                .map_err(|error| error.problems())
+                .and_then(|sources| lint::lint(&sources));
+            outcomes.push(match linted {
                 Ok(findings) => Outcome {
-                    path: file.clone(),
+                    path: policy.path,
                     findings: findings
                         .into_iter()
                         .filter(|f| f.level >= min_level)
@@ -78,18 +71,12 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
                     problems: Vec::new(),
                 },
                 Err(problems) => Outcome {
-                    path: file.clone(),
+                    path: policy.path,
                     findings: Vec::new(),
                     problems,
                 },
-            },
-            Err(error) => Outcome {
-                path: file.clone(),
-                findings: Vec::new(),
-                problems: error.problems(),
-            },
-        };
-        outcomes.push(outcome);
+            });
+        }
     }
     let broken = !trouble.is_empty()
         || outcomes
