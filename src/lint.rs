@@ -388,7 +388,11 @@ impl Diagnostic for Rendered<'_> {
 }
 
 /// Draw findings as miette does for `privet check`, with or without colour.
-pub fn render(findings: &[Finding], colour: bool, width: usize) -> String {
+pub fn render<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    colour: bool,
+    width: usize,
+) -> String {
     let theme = if colour {
         miette::GraphicalTheme::unicode()
     } else {

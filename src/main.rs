@@ -146,9 +146,10 @@ enum Command {
         /// `text` for people, `json` for tools, `sarif` (2.1.0) for code scanning.
         #[arg(long, value_enum, default_value_t = cli::lint::LintFormat::Text)]
         format: cli::lint::LintFormat,
-        /// Leave out findings below this level.
-        #[arg(long, value_enum, default_value_t = cli::lint::MinLevel::Note)]
-        min_level: cli::lint::MinLevel,
+        /// Leave out findings below this level. Default: `warning` for text (the notes
+        /// left out are counted), `note` (every finding) for JSON and SARIF.
+        #[arg(long, value_enum)]
+        min_level: Option<cli::lint::MinLevel>,
     },
     /// Draw a policy's data categories, rules and purposes as a graph (DOT or SVG).
     ///

@@ -446,7 +446,14 @@ fn text_output_names_the_other_rule_and_its_cite() {
         "text",
         "use std\nallow user.contact for marketing basis consent cite \"§1(b)\"\ndeny user.contact for marketing when opt_out(purpose) cite \"§1(b) opt-out\"\n",
     );
-    let output = privet(&["lint", policy.path(), "--color", "never"]);
+    let output = privet(&[
+        "lint",
+        policy.path(),
+        "--color",
+        "never",
+        "--min-level",
+        "note",
+    ]);
     assert_eq!(code(&output), 0);
     let text = stdout(&output);
     assert!(text.contains("privet::lint::overridden"), "{text}");
@@ -454,6 +461,35 @@ fn text_output_names_the_other_rule_and_its_cite() {
     assert!(text.contains("when opt_out(purpose)"), "{text}");
     assert!(text.contains("help:"), "{text}");
     assert!(text.contains("0 errors, 0 warnings, 1 note"), "{text}");
+}
+
+#[test]
+fn text_shows_warnings_and_errors_and_counts_the_notes_it_leaves_out() {
+    // An opt-out carve-out (a note) and a rule without a cite (a warning).
+    let policy = Scratch::new(
+        "quiet",
+        "use std\nallow user.contact for marketing basis consent cite \"§1(b)\"\ndeny user.contact for marketing when opt_out(purpose) cite \"§1(b) opt-out\"\nallow non_personal\n",
+    );
+    let output = privet(&["lint", policy.path()]);
+    assert_eq!(code(&output), 0);
+    let text = stdout(&output);
+    assert!(text.contains("privet::lint::missing_cite"), "{text}");
+    assert!(!text.contains("privet::lint::overridden"), "{text}");
+    assert!(
+        text.ends_with("1 note not shown; --min-level note shows it\n"),
+        "{text}"
+    );
+    // Machines get every finding.
+    for format in ["json", "sarif"] {
+        let output = privet(&["lint", policy.path(), "--format", format]);
+        assert!(
+            stdout(&output).contains("privet::lint::overridden"),
+            "{format}"
+        );
+    }
+    let output = privet(&["lint", policy.path(), "--min-level", "note"]);
+    assert!(stdout(&output).contains("privet::lint::overridden"));
+    assert!(!stdout(&output).contains("not shown"));
 }
 
 #[test]

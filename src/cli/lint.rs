@@ -44,8 +44,16 @@ struct Outcome {
     problems: Vec<Problem>,
 }
 
-pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: bool) -> u8 {
-    let min_level = Level::from(min_level);
+/// Text is read by people: by default it leaves the notes out (the
+/// deliberate carve-outs, hundreds of them on a real policy) and counts them.
+/// JSON and SARIF are read by tools, which get every finding.
+pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, colour: bool) -> u8 {
+    let min_level = match (min_level, format) {
+        (Some(level), _) => Level::from(level),
+        (None, LintFormat::Text) => Level::Warning,
+        (None, LintFormat::Json | LintFormat::Sarif) => Level::Note,
+    };
+    let shown = |finding: &&Finding| finding.level >= min_level;
     let mut trouble: Vec<Problem> = Vec::new();
     let mut outcomes = Vec::new();
     for path in paths {
@@ -64,10 +72,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
             outcomes.push(match linted {
                 Ok(findings) => Outcome {
                     path: policy.path,
-                    findings: findings
-                        .into_iter()
-                        .filter(|f| f.level >= min_level)
-                        .collect(),
+                    findings,
                     problems: Vec::new(),
                 },
                 Err(problems) => Outcome {
@@ -100,7 +105,11 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
                     ));
                     continue;
                 }
-                out.push_str(&lint::render(&outcome.findings, colour, 100));
+                out.push_str(&lint::render(
+                    outcome.findings.iter().filter(shown),
+                    colour,
+                    100,
+                ));
                 let counts = Counts::of(&outcome.findings);
                 let verdict = if counts.errors > 0 { "FAIL" } else { "ok  " };
                 out.push_str(&format!(
@@ -111,6 +120,25 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
             if outcomes.len() > 1 {
                 out.push_str(&format!("{} linted: {total}\n", plural(outcomes.len())));
             }
+            let hidden = |level: Level| {
+                outcomes
+                    .iter()
+                    .flat_map(|o| &o.findings)
+                    .filter(|f| f.level == level && f.level < min_level)
+                    .count()
+            };
+            for (level, one, many) in [
+                (Level::Note, "note", "notes"),
+                (Level::Warning, "warning", "warnings"),
+            ] {
+                match hidden(level) {
+                    0 => {}
+                    1 => out.push_str(&format!("1 {one} not shown; --min-level {one} shows it\n")),
+                    n => out.push_str(&format!(
+                        "{n} {many} not shown; --min-level {one} shows them\n"
+                    )),
+                }
+            }
         }
         LintFormat::Json => {
             let json = serde_json::json!({
@@ -120,7 +148,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
                     "path": o.path.display().to_string(),
                     "checks": !o.problems.iter().any(Problem::is_error),
                     "summary": Counts::of(&o.findings),
-                    "findings": o.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+                    "findings": o.findings.iter().filter(shown).map(Finding::to_json).collect::<Vec<_>>(),
                     "problems": o.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "problems": trouble.iter().map(Problem::to_json).collect::<Vec<_>>(),
@@ -131,7 +159,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
         LintFormat::Sarif => {
             let findings: Vec<Finding> = outcomes
                 .iter()
-                .flat_map(|o| o.findings.iter().cloned())
+                .flat_map(|o| o.findings.iter().filter(shown).cloned())
                 .collect();
             let mut problems = trouble.clone();
             problems.extend(outcomes.iter().flat_map(|o| o.problems.iter().cloned()));
