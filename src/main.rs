@@ -131,7 +131,9 @@ enum Command {
     /// Reports allows that denies override (with the exact region and the deny's
     /// condition), rules that can never fire, rules another rule makes redundant, rules
     /// without a citation, local keys and facts nothing uses, and facts compared with
-    /// values they cannot take. Paths mean what they mean to `privet check` (a directory
+    /// values they cannot take. A reviewer accepts a finding with a comment line directly
+    /// above its rule, `// privet:accept CODE because REASON`: it is then listed (JSON,
+    /// SARIF) but no longer counts. Paths mean what they mean to `privet check` (a directory
     /// is one policy, or a collection of them); a vocabulary such as std.privet is only
     /// checked. Exit 0 when no finding is an error, 1 when one is, 2 when a policy cannot
     /// be read or does not check.

@@ -54,6 +54,9 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, c
         (None, LintFormat::Json | LintFormat::Sarif) => Level::Note,
     };
     let shown = |finding: &&Finding| finding.level >= min_level;
+    // Accepted findings are settled: text leaves them out; tools get them
+    // marked with their reasons.
+    let drawn = |finding: &&Finding| shown(finding) && finding.accepted.is_none();
     let mut trouble: Vec<Problem> = Vec::new();
     let mut outcomes = Vec::new();
     for path in paths {
@@ -106,7 +109,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, c
                     continue;
                 }
                 out.push_str(&lint::render(
-                    outcome.findings.iter().filter(shown),
+                    outcome.findings.iter().filter(drawn),
                     colour,
                     100,
                 ));
@@ -124,7 +127,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, c
                 outcomes
                     .iter()
                     .flat_map(|o| &o.findings)
-                    .filter(|f| f.level == level && f.level < min_level)
+                    .filter(|f| f.level == level && f.level < min_level && f.accepted.is_none())
                     .count()
             };
             for (level, one, many) in [
@@ -138,6 +141,15 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, c
                         "{n} {many} not shown; --min-level {one} shows them\n"
                     )),
                 }
+            }
+            match total.accepted {
+                0 => {}
+                1 => out.push_str(
+                    "1 accepted finding not shown; --format json lists it with its reason\n",
+                ),
+                n => out.push_str(&format!(
+                    "{n} accepted findings not shown; --format json lists them with their reasons\n"
+                )),
             }
         }
         LintFormat::Json => {
