@@ -5,7 +5,11 @@
 //! facts compared with values they can never take.
 //!
 //! Every finding has a level (`error`, `warning`, `note`), the place it is
-//! about and the rules involved with their citations. The CLI renders them
+//! about and the rules involved with their citations. A reviewer accepts a
+//! finding in the policy itself, with a comment line directly above the rule
+//! or declaration it is about: `// privet:accept CODE because REASON`. An
+//! accepted finding is still reported, with its reason, but no longer counts;
+//! an accept without a reason, or one that matches no finding, is a finding. The CLI renders them
 //! with miette ([`render`]), as JSON ([`Finding::to_json`]) or as SARIF 2.1.0
 //! ([`sarif`]) for code scanning.
 //!
@@ -19,16 +23,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
 use serde::Serialize;
 
 use crate::compile::{
     self, CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId,
 };
-use crate::diagnostics::{Problem, SourceFile};
+use crate::diagnostics::{Problem, SourceFile, did_you_mean};
 use crate::limits::{fact_id, key_id};
 use crate::syntax::{
     self, ByDimension, CompareOp, Condition, ConditionKind, Dimension, Effect, HeaderKind, Item,
@@ -96,6 +99,14 @@ pub const CODES: &[(&str, &str)] = &[
         IMPOSSIBLE_VALUE,
         "A fact compared with a value it can never take, such as an age below zero.",
     ),
+    (
+        ACCEPT_WITHOUT_REASON,
+        "A `// privet:accept CODE` comment that gives no reason after `because`: it accepts nothing.",
+    ),
+    (
+        STALE_ACCEPT,
+        "A `// privet:accept CODE because ...` comment that matches no finding of the rule or declaration directly below it.",
+    ),
 ];
 
 pub const OVERRIDDEN: &str = "privet::lint::overridden";
@@ -108,6 +119,13 @@ pub const UNUSED_FACT: &str = "privet::lint::unused_fact";
 pub const UNUSED_OBLIGATION: &str = "privet::lint::unused_obligation";
 pub const UNUSED_BASIS: &str = "privet::lint::unused_basis";
 pub const IMPOSSIBLE_VALUE: &str = "privet::lint::impossible_value";
+pub const ACCEPT_WITHOUT_REASON: &str = "privet::lint::accept_without_reason";
+pub const STALE_ACCEPT: &str = "privet::lint::stale_accept";
+
+/// How a reviewer accepts a finding in the policy itself: a comment line
+/// `// privet:accept CODE because REASON` directly above the rule or
+/// declaration the finding is about (other comment lines may come between).
+const ACCEPT_MARK: &str = "privet:accept";
 
 /// A rule a finding involves.
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +226,21 @@ pub struct Finding {
     pub region: Option<Region>,
     /// For an override: the deny's condition as written (`None`: unconditional).
     pub condition: Option<String>,
+    /// Set when a reviewer accepted the finding in the policy: it is still
+    /// reported, but no longer counts (nor fails `privet lint`).
+    pub accepted: Option<Accepted>,
+}
+
+/// A reviewer's acceptance of a finding, from a `// privet:accept` comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    /// Why the finding is acceptable, as the comment says after `because`.
+    pub reason: String,
+    /// The comment's line, in the finding's file.
+    pub line: usize,
+    /// The comment, in the finding's file.
+    #[serde(skip)]
+    pub span: Span,
 }
 
 /// A finding as `--format json` prints it.
@@ -227,6 +260,8 @@ pub struct FindingJson {
     pub region_text: Option<String>,
     pub condition: Option<String>,
     pub help: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Accepted>,
 }
 
 impl Finding {
@@ -251,6 +286,7 @@ impl Finding {
             relation: None,
             region: None,
             condition: None,
+            accepted: None,
         }
     }
 
@@ -291,6 +327,7 @@ impl Finding {
             region_text: self.region.as_ref().map(ToString::to_string),
             condition: self.condition.clone(),
             help: self.help.clone(),
+            accepted: self.accepted.clone(),
         }
     }
 }
@@ -298,40 +335,38 @@ impl Finding {
 /// A finding with the source miette draws from.
 struct Rendered<'a> {
     finding: &'a Finding,
-    named: NamedSource<Arc<str>>,
-    related: Vec<RenderedRelated>,
+    related: Vec<RenderedRelated<'a>>,
 }
 
 /// The other rule of a finding, drawn below it.
 #[derive(Debug)]
-struct RenderedRelated {
-    message: String,
-    named: NamedSource<Arc<str>>,
-    span: Span,
+struct RenderedRelated<'a> {
+    related: &'a Related,
 }
 
-impl fmt::Display for RenderedRelated {
+impl fmt::Display for RenderedRelated<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.related.label)
     }
 }
 
-impl std::error::Error for RenderedRelated {}
+impl std::error::Error for RenderedRelated<'_> {}
 
-impl Diagnostic for RenderedRelated {
+impl Diagnostic for RenderedRelated<'_> {
     fn severity(&self) -> Option<Severity> {
         Some(Severity::Advice)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.named as &dyn SourceCode)
+        Some(&self.related.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.related.span;
         Some(Box::new(std::iter::once(LabeledSpan::new(
             None,
-            self.span.start,
-            self.span.end.saturating_sub(self.span.start),
+            span.start,
+            span.end.saturating_sub(span.start),
         ))))
     }
 }
@@ -371,7 +406,7 @@ impl Diagnostic for Rendered<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.named as &dyn SourceCode)
+        Some(&self.finding.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -392,7 +427,11 @@ impl Diagnostic for Rendered<'_> {
 }
 
 /// Draw findings as miette does for `privet check`, with or without colour.
-pub fn render(findings: &[Finding], colour: bool, width: usize) -> String {
+pub fn render<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    colour: bool,
+    width: usize,
+) -> String {
     let theme = if colour {
         miette::GraphicalTheme::unicode()
     } else {
@@ -403,18 +442,12 @@ pub fn render(findings: &[Finding], colour: bool, width: usize) -> String {
         .with_show_related_as_nested(true);
     let mut out = String::new();
     for finding in findings {
-        let named = |source: &SourceFile| NamedSource::new(&*source.name, source.text.clone());
         let rendered = Rendered {
             finding,
-            named: named(&finding.source),
             related: finding
                 .related
                 .iter()
-                .map(|r| RenderedRelated {
-                    message: r.label.clone(),
-                    named: named(&r.source),
-                    span: r.span,
-                })
+                .map(|related| RenderedRelated { related })
                 .collect(),
         };
         if handler.render_report(&mut out, &rendered).is_err() {
@@ -479,6 +512,7 @@ pub fn lint(files: &[SourceFile]) -> Result<Vec<Finding>, Vec<Problem>> {
     }
     let linter = Linter::new(&policy, &local);
     findings.extend(linter.run());
+    apply_accepts(&local, &mut findings);
     findings.sort_by(|a, b| {
         (a.source.name.as_ref(), a.span.start, b.level, a.code).cmp(&(
             b.source.name.as_ref(),
@@ -490,12 +524,231 @@ pub fn lint(files: &[SourceFile]) -> Result<Vec<Finding>, Vec<Problem>> {
     Ok(findings)
 }
 
+/// A `// privet:accept` comment, and the item directly below it.
+struct Accept<'a> {
+    source: &'a SourceFile,
+    /// The comment, from `//` to the end of its line.
+    span: Span,
+    code: &'a str,
+    /// `None` when the comment gives no reason.
+    reason: Option<&'a str>,
+    /// The span of the rule or declaration it stands above, if any.
+    item: Option<Span>,
+    used: bool,
+}
+
+/// Every accept comment of `files`, each with the item it stands above.
+fn accepts<'a>(files: &[&'a (SourceFile, syntax::File)]) -> Vec<Accept<'a>> {
+    let mut found = Vec::new();
+    for (source, file) in files {
+        let text: &str = &source.text;
+        let mut items: Vec<Span> = file.items.iter().map(Item::span).collect();
+        items.sort_by_key(|span| span.start);
+        let mut line_start = 0;
+        // Lines end where pest's NEWLINE ends them: at `\n`, `\r\n` or a lone `\r`.
+        for line in text.split_inclusive(['\n', '\r']) {
+            let at = line_start;
+            line_start += line.len();
+            // Only a comment that is its line's whole text stands above an item.
+            let Some(start) = syntax::comment_start(line) else {
+                continue;
+            };
+            if !line.get(..start).unwrap_or_default().trim().is_empty() {
+                continue;
+            }
+            let comment = line.get(start + 2..).unwrap_or_default().trim();
+            let Some(rest) = comment
+                .strip_prefix(ACCEPT_MARK)
+                .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+            else {
+                continue;
+            };
+            let mut words = rest.trim_start().splitn(2, char::is_whitespace);
+            let code = words.next().unwrap_or_default();
+            let reason = words
+                .next()
+                .and_then(|rest| rest.trim_start().strip_prefix("because"))
+                .filter(|reason| reason.is_empty() || reason.starts_with(char::is_whitespace))
+                .map(str::trim)
+                .filter(|reason| !reason.is_empty());
+            let span = Span::new(at + start, at + line.trim_end().len());
+            let next = items.partition_point(|item| item.start < span.end);
+            let item = items
+                .get(next)
+                .filter(|item| only_comments(text.get(line_start..item.start).unwrap_or("")))
+                .copied();
+            found.push(Accept {
+                source,
+                span,
+                code,
+                reason,
+                item,
+                used: false,
+            });
+        }
+    }
+    found
+}
+
+/// Whether `gap` holds nothing but whole comment lines: no code, and no
+/// empty line, which would part a comment from the item below it.
+fn only_comments(gap: &str) -> bool {
+    gap.split_inclusive(['\n', '\r'])
+        .all(|line| line.trim_start().starts_with("//"))
+}
+
+/// Mark the findings reviewers accepted, and report accepts without a
+/// reason (which accept nothing) and accepts that match no finding.
+fn apply_accepts(files: &[&(SourceFile, syntax::File)], findings: &mut Vec<Finding>) {
+    let mut accepts = accepts(files);
+    if accepts.is_empty() {
+        return;
+    }
+    // By file and item: the accepts that stand above it.
+    let mut above: HashMap<(&str, usize), Vec<usize>> = HashMap::new();
+    for (index, accept) in accepts.iter().enumerate() {
+        if let (Some(item), Some(_)) = (accept.item, accept.reason) {
+            above
+                .entry((&*accept.source.name, item.start))
+                .or_default()
+                .push(index);
+        }
+    }
+    // The items of each file, to find the one a finding is about.
+    let items: HashMap<&str, Vec<Span>> = files
+        .iter()
+        .map(|(source, file)| {
+            let mut spans: Vec<Span> = file.items.iter().map(Item::span).collect();
+            spans.sort_by_key(|span| span.start);
+            (&*source.name, spans)
+        })
+        .collect();
+    // Codes of the findings on each accepted item, for "did you mean".
+    let mut codes_on: HashMap<(&str, usize), BTreeSet<&'static str>> = HashMap::new();
+    for finding in findings.iter_mut() {
+        let Some((&file, spans)) = items.get_key_value(finding.file()) else {
+            continue;
+        };
+        let at = finding.span.start;
+        let Some(item) = spans
+            .get(
+                spans
+                    .partition_point(|span| span.start <= at)
+                    .wrapping_sub(1),
+            )
+            .filter(|span| at < span.end.max(span.start + 1))
+        else {
+            continue;
+        };
+        let Some(indices) = above.get(&(file, item.start)) else {
+            continue;
+        };
+        codes_on
+            .entry((file, item.start))
+            .or_default()
+            .insert(finding.code);
+        for &index in indices {
+            let Some(accept) = accepts.get_mut(index) else {
+                continue;
+            };
+            if accept.code == finding.code {
+                accept.used = true;
+                let (line, _) = accept.source.line_col(accept.span.start);
+                finding.accepted = Some(Accepted {
+                    reason: accept.reason.unwrap_or_default().to_string(),
+                    line,
+                    span: accept.span,
+                });
+            }
+        }
+    }
+    let mut reported = Vec::new();
+    for accept in &accepts {
+        let finding = match (accept.reason, accept.item) {
+            (None, _) => Finding::new(
+                Level::Warning,
+                ACCEPT_WITHOUT_REASON,
+                if accept.code.is_empty() {
+                    "this accept names no finding and gives no reason, so it accepts nothing".into()
+                } else {
+                    format!(
+                        "this accept of `{}` gives no reason, so it accepts nothing",
+                        accept.code
+                    )
+                },
+                accept.source,
+                accept.span,
+                "no reason",
+            )
+            .with_help(format!(
+                "say why the finding is acceptable: `// {ACCEPT_MARK} {} because <reason>`",
+                if accept.code.is_empty() {
+                    "CODE"
+                } else {
+                    accept.code
+                }
+            )),
+            (Some(_), None) => Finding::new(
+                Level::Warning,
+                STALE_ACCEPT,
+                format!(
+                    "this accept of `{}` is not directly above a rule or declaration",
+                    accept.code
+                ),
+                accept.source,
+                accept.span,
+                "accepts nothing",
+            )
+            .with_help(
+                "put it on the comment lines directly above the rule or declaration the finding \
+                 is about, with no empty line between",
+            ),
+            (Some(_), Some(_)) if accept.used => continue,
+            (Some(_), Some(item)) => {
+                let here = codes_on.get(&(&*accept.source.name, item.start));
+                let known = CODES.iter().map(|(code, _)| *code);
+                let help = did_you_mean(
+                    accept.code,
+                    here.into_iter().flatten().copied().chain(known),
+                )
+                .unwrap_or_else(|| match here {
+                    Some(codes) => format!(
+                        "the findings here are {}; remove the accept if the finding is gone",
+                        codes
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => "nothing is found here any more: remove the accept".into(),
+                });
+                Finding::new(
+                    Level::Warning,
+                    STALE_ACCEPT,
+                    format!(
+                        "no `{}` finding on the rule or declaration below: this accept is stale",
+                        accept.code
+                    ),
+                    accept.source,
+                    accept.span,
+                    "matches no finding",
+                )
+                .with_help(help)
+            }
+        };
+        reported.push(finding);
+    }
+    findings.extend(reported);
+}
+
 /// Counts of findings by level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings a reviewer accepted, of any level: not in the counts above.
+    pub accepted: usize,
 }
 
 impl Counts {
@@ -503,6 +756,7 @@ impl Counts {
         let mut counts = Counts::default();
         for finding in findings {
             match finding.level {
+                _ if finding.accepted.is_some() => counts.accepted += 1,
                 Level::Error => counts.errors += 1,
                 Level::Warning => counts.warnings += 1,
                 Level::Note => counts.notes += 1,
@@ -515,6 +769,7 @@ impl Counts {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.notes += other.notes;
+        self.accepted += other.accepted;
     }
 }
 
@@ -528,7 +783,11 @@ impl fmt::Display for Counts {
             plural(self.errors, "error", "errors"),
             plural(self.warnings, "warning", "warnings"),
             plural(self.notes, "note", "notes")
-        )
+        )?;
+        if self.accepted > 0 {
+            write!(f, ", {} accepted", self.accepted)?;
+        }
+        Ok(())
     }
 }
 
@@ -1698,6 +1957,21 @@ pub fn sarif(findings: &[Finding], problems: &[Problem]) -> serde_sarif::sarif::
         if let Some(condition) = &finding.condition {
             properties.insert("condition".into(), condition.clone().into());
         }
+        // SARIF's own word for a finding accepted in the source.
+        let suppressions = finding.accepted.as_ref().map(|accepted| {
+            vec![
+                s::Suppression::builder()
+                    .kind(serde_json::Value::from("inSource"))
+                    .status(serde_json::Value::from("accepted"))
+                    .justification(accepted.reason.clone())
+                    .location(
+                        s::Location::builder()
+                            .physical_location(physical(&finding.source, accepted.span))
+                            .build(),
+                    )
+                    .build(),
+            ]
+        });
         let builder = s::Result::builder()
             .rule_id(finding.code)
             .level(level(finding.level))
@@ -1708,13 +1982,11 @@ pub fn sarif(findings: &[Finding], problems: &[Problem]) -> serde_sarif::sarif::
                     .additional_properties(properties)
                     .build(),
             );
-        let result = if related.is_empty() {
-            builder.build()
-        } else {
-            let mut result = builder.build();
+        let mut result = builder.build();
+        if !related.is_empty() {
             result.related_locations = Some(related);
-            result
-        };
+        }
+        result.suppressions = suppressions;
         results.push(result);
     }
     // Problems with a place are results, on the line they are about; the

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use privet::compile::compile;
 use privet::diagnostics::{self, Problem};
-use privet::policy::read_source;
+use privet::policy::policies_at;
 use privet::{Decision, Error, Policy, Request, SourceFile};
 
 // `print!` and friends panic when the reader of the output has gone away
@@ -67,8 +67,9 @@ struct Cli {
 enum Command {
     /// Parse and validate policies; report every problem with its place and a suggestion.
     ///
-    /// A directory is searched for .privet files recursively; each file is checked
-    /// as a policy of its own, with what it `use`s.
+    /// A path is a file (one policy) or a directory: its .privet files, at any depth,
+    /// form one policy, unless their `policy` headers name several, when each
+    /// subdirectory is read by this rule and each file directly inside is a policy.
     Check {
         /// Policy files or directories.
         #[arg(required = true)]
@@ -96,8 +97,8 @@ enum Command {
     /// Rewrite policies in the canonical layout (comments kept), or with --check list
     /// the files that would change.
     ///
-    /// A directory is searched for .privet files recursively; `-` formats standard
-    /// input to standard output. Exit 1 with --check when a file would change,
+    /// A directory stands for every .privet file below it (each formatted alone);
+    /// `-` formats standard input to standard output. Exit 1 with --check when a file would change,
     /// 2 when a file cannot be read or does not parse.
     Fmt {
         /// Policy files or directories, or `-`.
@@ -130,9 +131,12 @@ enum Command {
     /// Reports allows that denies override (with the exact region and the deny's
     /// condition), rules that can never fire, rules another rule makes redundant, rules
     /// without a citation, local keys and facts nothing uses, and facts compared with
-    /// values they cannot take. A directory is searched for .privet files recursively; each file is linted as a
-    /// policy of its own (a vocabulary such as std.privet is only checked). Exit 0 when
-    /// no finding is an error, 1 when one is, 2 when a policy cannot be read or does not check.
+    /// values they cannot take. A reviewer accepts a finding with a comment line directly
+    /// above its rule, `// privet:accept CODE because REASON`: it is then listed (JSON,
+    /// SARIF) but no longer counts. Paths mean what they mean to `privet check` (a directory
+    /// is one policy, or a collection of them); a vocabulary such as std.privet is only
+    /// checked. Exit 0 when no finding is an error, 1 when one is, 2 when a policy cannot
+    /// be read or does not check.
     #[command(after_help = "Examples:\n  \
         privet lint policies/huawei\n  \
         privet lint policies/huawei --min-level warning\n  \
@@ -144,9 +148,10 @@ enum Command {
         /// `text` for people, `json` for tools, `sarif` (2.1.0) for code scanning.
         #[arg(long, value_enum, default_value_t = cli::lint::LintFormat::Text)]
         format: cli::lint::LintFormat,
-        /// Leave out findings below this level.
-        #[arg(long, value_enum, default_value_t = cli::lint::MinLevel::Note)]
-        min_level: cli::lint::MinLevel,
+        /// Leave out findings below this level. Default: `warning` for text (the notes
+        /// left out are counted), `note` (every finding) for JSON and SARIF.
+        #[arg(long, value_enum)]
+        min_level: Option<cli::lint::MinLevel>,
     },
     /// Draw a policy's data categories, rules and purposes as a graph (DOT or SVG).
     ///
@@ -286,69 +291,37 @@ pub(crate) fn report(problems: &[Problem], colour: bool) {
     err!("{text}");
 }
 
-/// Every file with extension `ext` under `path`, sorted; `path` itself if it is a file.
-pub(crate) fn files_under(path: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if std::fs::metadata(path)?.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() || entry.extension().is_some_and(|e| e == ext) {
-                files_under(&entry, ext, out)?;
-            }
-        }
-    } else {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
-
 fn check(paths: &[PathBuf], format: Format, colour: bool) -> u8 {
-    let mut files = Vec::new();
     let mut code = OK;
     let mut all_problems: Vec<Problem> = Vec::new();
-    for path in paths {
-        if let Err(error) = files_under(path, "privet", &mut files) {
-            all_problems.push(
-                Problem::error(
-                    "privet::io",
-                    format!("cannot read {}: {error}", path.display()),
-                )
-                .with_help("check the path"),
-            );
-            code = BAD_INPUT;
-        }
-    }
     let mut results = Vec::new();
-    for file in &files {
-        let problems = match read_source(file) {
-            Ok(source) => match compile(std::slice::from_ref(&source)) {
-                Ok((_, warnings)) => warnings,
-                Err(problems) => problems,
-            },
-            Err(Error::Io { path, source }) => {
+    for path in paths {
+        let policies = match policies_at(path) {
+            Ok(policies) => policies,
+            Err(error) => {
+                all_problems.extend(error.problems());
                 code = BAD_INPUT;
-                vec![Problem::error(
-                    "privet::io",
-                    format!("cannot read {}: {source}", path.display()),
-                )]
+                continue;
             }
-            Err(error) => error.problems(),
         };
-        let failed = problems.iter().any(Problem::is_error);
-        if failed && code == OK {
-            code = FAILED;
+        for policy in policies {
+            let problems = match policy.sources {
+                Ok(sources) => match compile(&sources) {
+                    Ok((_, warnings)) => warnings,
+                    Err(problems) => problems,
+                },
+                Err(error) => {
+                    if matches!(error, Error::Io { .. }) {
+                        code = BAD_INPUT;
+                    }
+                    error.problems()
+                }
+            };
+            if problems.iter().any(Problem::is_error) && code == OK {
+                code = FAILED;
+            }
+            results.push((policy.path, problems));
         }
-        results.push((file.clone(), problems));
-    }
-    if files.is_empty() && code == OK {
-        all_problems.push(
-            Problem::error("privet::no_policies", "no .privet files found")
-                .with_help("name policy files, or directories that hold them"),
-        );
-        code = BAD_INPUT;
     }
     match format {
         Format::Json => {
@@ -396,10 +369,13 @@ pub(crate) fn load_policy(path: &Path, colour: bool) -> Option<Policy> {
         Ok(policy) => Some(policy),
         Err(error) => {
             report(&error.problems(), colour);
-            errln!(
-                "privet: the policy {} does not load; run `privet check` on it",
-                path.display()
-            );
+            // A collection loads well enough; it is just not one policy.
+            if !matches!(error, Error::SeveralPolicies { .. }) {
+                errln!(
+                    "privet: the policy {} does not load; run `privet check` on it",
+                    path.display()
+                );
+            }
             None
         }
     }

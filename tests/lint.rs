@@ -446,7 +446,14 @@ fn text_output_names_the_other_rule_and_its_cite() {
         "text",
         "use std\nallow user.contact for marketing basis consent cite \"§1(b)\"\ndeny user.contact for marketing when opt_out(purpose) cite \"§1(b) opt-out\"\n",
     );
-    let output = privet(&["lint", policy.path(), "--color", "never"]);
+    let output = privet(&[
+        "lint",
+        policy.path(),
+        "--color",
+        "never",
+        "--min-level",
+        "note",
+    ]);
     assert_eq!(code(&output), 0);
     let text = stdout(&output);
     assert!(text.contains("privet::lint::overridden"), "{text}");
@@ -454,6 +461,35 @@ fn text_output_names_the_other_rule_and_its_cite() {
     assert!(text.contains("when opt_out(purpose)"), "{text}");
     assert!(text.contains("help:"), "{text}");
     assert!(text.contains("0 errors, 0 warnings, 1 note"), "{text}");
+}
+
+#[test]
+fn text_shows_warnings_and_errors_and_counts_the_notes_it_leaves_out() {
+    // An opt-out carve-out (a note) and a rule without a cite (a warning).
+    let policy = Scratch::new(
+        "quiet",
+        "use std\nallow user.contact for marketing basis consent cite \"§1(b)\"\ndeny user.contact for marketing when opt_out(purpose) cite \"§1(b) opt-out\"\nallow non_personal\n",
+    );
+    let output = privet(&["lint", policy.path()]);
+    assert_eq!(code(&output), 0);
+    let text = stdout(&output);
+    assert!(text.contains("privet::lint::missing_cite"), "{text}");
+    assert!(!text.contains("privet::lint::overridden"), "{text}");
+    assert!(
+        text.ends_with("1 note not shown; --min-level note shows it\n"),
+        "{text}"
+    );
+    // Machines get every finding.
+    for format in ["json", "sarif"] {
+        let output = privet(&["lint", policy.path(), "--format", format]);
+        assert!(
+            stdout(&output).contains("privet::lint::overridden"),
+            "{format}"
+        );
+    }
+    let output = privet(&["lint", policy.path(), "--min-level", "note"]);
+    assert!(stdout(&output).contains("privet::lint::overridden"));
+    assert!(!stdout(&output).contains("not shown"));
 }
 
 #[test]
@@ -594,4 +630,146 @@ fn sarif_with_errors_and_broken_policies_still_validates() {
             .as_str()
             .is_some_and(|u| u.contains("sarif%20error"))
     }));
+}
+
+/// A rule that can never fire, accepted by a reviewer with a reason.
+const ACCEPTED: &str = "use std
+// §4 is read narrowly for now.
+// privet:accept privet::lint::never_fires because kept until §4 is redrafted for adults
+allow user for marketing when subject_age < 13 and subject_age > 20 cite \"§4\"
+";
+
+#[test]
+fn an_accepted_finding_no_longer_fails_and_keeps_its_reason() {
+    let findings = lint_text("accepted.privet", ACCEPTED);
+    let never = with_code(&findings, lint::NEVER_FIRES);
+    assert_eq!(never.len(), 1, "{findings:#?}");
+    assert_eq!(
+        never[0].accepted.as_ref().map(|a| a.reason.as_str()),
+        Some("kept until §4 is redrafted for adults")
+    );
+    assert_eq!(never[0].accepted.as_ref().map(|a| a.line), Some(3));
+    assert!(
+        findings.iter().all(|f| f.code == lint::NEVER_FIRES),
+        "{findings:#?}"
+    );
+
+    let policy = Scratch::new("accepted", ACCEPTED);
+    let output = privet(&["lint", policy.path()]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(!text.contains("never_fires"), "{text}");
+    assert!(
+        text.contains("0 errors, 0 warnings, 0 notes, 1 accepted"),
+        "{text}"
+    );
+    assert!(text.contains("1 accepted finding not shown"), "{text}");
+
+    let output = privet(&["lint", policy.path(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["summary"]["errors"], 0);
+    assert_eq!(json["summary"]["accepted"], 1);
+    let finding = &json["files"][0]["findings"][0];
+    assert_eq!(finding["code"], lint::NEVER_FIRES);
+    assert_eq!(finding["level"], "error");
+    assert_eq!(
+        finding["accepted"]["reason"],
+        "kept until §4 is redrafted for adults"
+    );
+    assert_eq!(finding["accepted"]["line"], 3);
+
+    let output = privet(&["lint", policy.path(), "--format", "sarif"]);
+    assert_eq!(code(&output), 0);
+    let log: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_valid_sarif(&log);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], lint::NEVER_FIRES);
+    let suppression = &result["suppressions"][0];
+    assert_eq!(suppression["kind"], "inSource");
+    assert_eq!(suppression["status"], "accepted");
+    assert_eq!(
+        suppression["justification"],
+        "kept until §4 is redrafted for adults"
+    );
+    assert_eq!(
+        suppression["location"]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+}
+
+#[test]
+fn an_accept_without_a_reason_accepts_nothing_and_is_reported() {
+    let text = ACCEPTED.replace(" because kept until §4 is redrafted for adults", "");
+    let findings = lint_text("unjustified.privet", &text);
+    let never = with_code(&findings, lint::NEVER_FIRES);
+    assert_eq!(never.len(), 1);
+    assert!(never[0].accepted.is_none(), "the finding stands");
+    let unjustified = with_code(&findings, lint::ACCEPT_WITHOUT_REASON);
+    assert_eq!(unjustified.len(), 1, "{findings:#?}");
+    assert_eq!(unjustified[0].start(), (3, 1));
+    assert_eq!(unjustified[0].level, Level::Warning);
+    assert!(
+        unjustified[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("because")),
+        "{:?}",
+        unjustified[0].help
+    );
+    let policy = Scratch::new("unjustified", &text);
+    assert_eq!(code(&privet(&["lint", policy.path()])), 1);
+}
+
+#[test]
+fn an_accept_that_matches_no_finding_is_stale() {
+    let cases = [
+        // The rule below has no redundant finding.
+        (
+            ACCEPTED.replace(
+                "privet::lint::never_fires because",
+                "privet::lint::redundant because",
+            ),
+            "no `privet::lint::redundant` finding",
+        ),
+        // A misspelt code.
+        (
+            ACCEPTED.replace("privet::lint::never_fires", "privet::lint::never_fire"),
+            "did you mean `privet::lint::never_fires`?",
+        ),
+        // A blank line parts the accept from the rule.
+        (
+            ACCEPTED.replace("adults\nallow", "adults\n\nallow"),
+            "directly above",
+        ),
+    ];
+    for (text, says) in cases {
+        let findings = lint_text("stale.privet", &text);
+        let stale = with_code(&findings, lint::STALE_ACCEPT);
+        assert_eq!(stale.len(), 1, "{text}: {findings:#?}");
+        assert_eq!(stale[0].start().0, 3, "{text}");
+        let words = format!(
+            "{} {}",
+            stale[0].message,
+            stale[0].help.as_deref().unwrap_or("")
+        );
+        assert!(words.contains(says), "{text}: {words}");
+        // Nothing was accepted, so the error still fails the lint.
+        assert!(
+            with_code(&findings, lint::NEVER_FIRES)
+                .iter()
+                .all(|f| f.accepted.is_none())
+        );
+    }
+}
+
+#[test]
+fn an_accept_stays_on_its_rule_through_fmt() {
+    let formatted =
+        privet::format::format_source(&SourceFile::new("fmt.privet", ACCEPTED)).expect("formats");
+    let findings = lint_text("fmt.privet", &formatted);
+    assert!(
+        findings.iter().all(|f| f.accepted.is_some()),
+        "{formatted}\n{findings:#?}"
+    );
 }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use privet::diagnostics::{Problem, SourceFile};
 use privet::format::format_source;
-use privet::policy::read_source;
+use privet::policy::{files_below, read_source};
 
-use crate::{BAD_INPUT, FAILED, OK, files_under, report};
+use crate::{BAD_INPUT, FAILED, OK, report};
 
 pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
     let mut trouble = false;
@@ -39,18 +39,20 @@ pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
             }
             continue;
         }
-        let mut files = Vec::new();
-        if let Err(error) = files_under(path, "privet", &mut files) {
-            report(
-                &[Problem::error(
-                    "privet::io",
-                    format!("cannot read {}: {error}", path.display()),
-                )],
-                colour,
-            );
-            trouble = true;
-            continue;
-        }
+        let files = match files_below(path, "privet") {
+            Ok(files) => files,
+            Err(error) => {
+                report(
+                    &[Problem::error(
+                        "privet::io",
+                        format!("cannot read {}: {error}", path.display()),
+                    )],
+                    colour,
+                );
+                trouble = true;
+                continue;
+            }
+        };
         for file in files {
             let source = match read_source(&file) {
                 Ok(source) => source,

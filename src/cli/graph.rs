@@ -5,10 +5,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use clap::ValueEnum;
-use privet::Policy;
 use privet::graph::{self, GraphOptions};
 
-use crate::{BAD_INPUT, OK, report};
+use crate::{BAD_INPUT, OK, load_policy, report};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -25,16 +24,8 @@ fn graphviz() -> String {
 }
 
 pub fn run(path: &Path, format: GraphFormat, options: &GraphOptions, colour: bool) -> u8 {
-    let policy = match Policy::from_path(path) {
-        Ok(policy) => policy,
-        Err(error) => {
-            report(&error.problems(), colour);
-            errln!(
-                "privet: the policy {} does not load; run `privet check` on it",
-                path.display()
-            );
-            return BAD_INPUT;
-        }
+    let Some(policy) = load_policy(path, colour) else {
+        return BAD_INPUT;
     };
     let dot = match graph::dot(policy.compiled(), options) {
         Ok(dot) => dot,

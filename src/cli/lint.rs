@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use privet::diagnostics::Problem;
 use privet::lint::{self, Counts, Finding, Level};
-use privet::policy::read_source;
+use privet::policy::policies_at;
 
-use crate::{BAD_INPUT, FAILED, OK, files_under, report};
+use crate::{BAD_INPUT, FAILED, OK, report};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
@@ -37,59 +37,54 @@ impl From<MinLevel> for Level {
     }
 }
 
-/// One file's outcome: its findings, or the problems that kept it from checking.
+/// One policy's outcome: its findings, or the problems that kept it from checking.
 struct Outcome {
     path: PathBuf,
     findings: Vec<Finding>,
     problems: Vec<Problem>,
 }
 
-pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: bool) -> u8 {
-    let min_level = Level::from(min_level);
-    let mut files = Vec::new();
+/// Text is read by people: by default it leaves the notes out (the
+/// deliberate carve-outs, hundreds of them on a real policy) and counts them.
+/// JSON and SARIF are read by tools, which get every finding.
+pub fn run(paths: &[PathBuf], format: LintFormat, min_level: Option<MinLevel>, colour: bool) -> u8 {
+    let min_level = match (min_level, format) {
+        (Some(level), _) => Level::from(level),
+        (None, LintFormat::Text) => Level::Warning,
+        (None, LintFormat::Json | LintFormat::Sarif) => Level::Note,
+    };
+    let shown = |finding: &&Finding| finding.level >= min_level;
+    // Accepted findings are settled: text leaves them out; tools get them
+    // marked with their reasons.
+    let drawn = |finding: &&Finding| shown(finding) && finding.accepted.is_none();
     let mut trouble: Vec<Problem> = Vec::new();
-    for path in paths {
-        if let Err(error) = files_under(path, "privet", &mut files) {
-            trouble.push(
-                Problem::error(
-                    "privet::io",
-                    format!("cannot read {}: {error}", path.display()),
-                )
-                .with_help("check the path"),
-            );
-        }
-    }
-    if files.is_empty() && trouble.is_empty() {
-        trouble.push(
-            Problem::error("privet::no_policies", "no .privet files found")
-                .with_help("name policy files, or directories that hold them"),
-        );
-    }
     let mut outcomes = Vec::new();
-    for file in &files {
-        let outcome = match read_source(file) {
-            Ok(source) => match lint::lint(std::slice::from_ref(&source)) {
+    for path in paths {
+        let policies = match policies_at(path) {
+            Ok(policies) => policies,
+            Err(error) => {
+                trouble.extend(error.problems());
+                continue;
+            }
+        };
+        for policy in policies {
+            let linted = policy
+                .sources
+                .map_err(|error| error.problems())
+                .and_then(|sources| lint::lint(&sources));
+            outcomes.push(match linted {
                 Ok(findings) => Outcome {
-                    path: file.clone(),
-                    findings: findings
-                        .into_iter()
-                        .filter(|f| f.level >= min_level)
-                        .collect(),
+                    path: policy.path,
+                    findings,
                     problems: Vec::new(),
                 },
                 Err(problems) => Outcome {
-                    path: file.clone(),
+                    path: policy.path,
                     findings: Vec::new(),
                     problems,
                 },
-            },
-            Err(error) => Outcome {
-                path: file.clone(),
-                findings: Vec::new(),
-                problems: error.problems(),
-            },
-        };
-        outcomes.push(outcome);
+            });
+        }
     }
     let broken = !trouble.is_empty()
         || outcomes
@@ -113,7 +108,11 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
                     ));
                     continue;
                 }
-                out.push_str(&lint::render(&outcome.findings, colour, 100));
+                out.push_str(&lint::render(
+                    outcome.findings.iter().filter(drawn),
+                    colour,
+                    100,
+                ));
                 let counts = Counts::of(&outcome.findings);
                 let verdict = if counts.errors > 0 { "FAIL" } else { "ok  " };
                 out.push_str(&format!(
@@ -124,6 +123,34 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
             if outcomes.len() > 1 {
                 out.push_str(&format!("{} linted: {total}\n", plural(outcomes.len())));
             }
+            let hidden = |level: Level| {
+                outcomes
+                    .iter()
+                    .flat_map(|o| &o.findings)
+                    .filter(|f| f.level == level && f.level < min_level && f.accepted.is_none())
+                    .count()
+            };
+            for (level, one, many) in [
+                (Level::Note, "note", "notes"),
+                (Level::Warning, "warning", "warnings"),
+            ] {
+                match hidden(level) {
+                    0 => {}
+                    1 => out.push_str(&format!("1 {one} not shown; --min-level {one} shows it\n")),
+                    n => out.push_str(&format!(
+                        "{n} {many} not shown; --min-level {one} shows them\n"
+                    )),
+                }
+            }
+            match total.accepted {
+                0 => {}
+                1 => out.push_str(
+                    "1 accepted finding not shown; --format json lists it with its reason\n",
+                ),
+                n => out.push_str(&format!(
+                    "{n} accepted findings not shown; --format json lists them with their reasons\n"
+                )),
+            }
         }
         LintFormat::Json => {
             let json = serde_json::json!({
@@ -133,7 +160,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
                     "path": o.path.display().to_string(),
                     "checks": !o.problems.iter().any(Problem::is_error),
                     "summary": Counts::of(&o.findings),
-                    "findings": o.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+                    "findings": o.findings.iter().filter(shown).map(Finding::to_json).collect::<Vec<_>>(),
                     "problems": o.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "problems": trouble.iter().map(Problem::to_json).collect::<Vec<_>>(),
@@ -144,7 +171,7 @@ pub fn run(paths: &[PathBuf], format: LintFormat, min_level: MinLevel, colour: b
         LintFormat::Sarif => {
             let findings: Vec<Finding> = outcomes
                 .iter()
-                .flat_map(|o| o.findings.iter().cloned())
+                .flat_map(|o| o.findings.iter().filter(shown).cloned())
                 .collect();
             let mut problems = trouble.clone();
             problems.extend(outcomes.iter().flat_map(|o| o.problems.iter().cloned()));

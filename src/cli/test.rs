@@ -4,22 +4,24 @@ use std::path::PathBuf;
 
 use privet::conformance::{self, CaseOutcome, SuiteError, SuiteOutcome};
 use privet::diagnostics::Problem;
+use privet::policy::{Error, files_below};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::{BAD_INPUT, FAILED, OK, TestFormat, decision_details, files_under, report};
+use crate::{BAD_INPUT, FAILED, OK, TestFormat, decision_details, report};
 
 pub fn run(paths: &[PathBuf], format: TestFormat, colour: bool) -> u8 {
     let mut files = Vec::new();
     let mut trouble: Vec<Problem> = Vec::new();
     for path in paths {
-        if let Err(error) = files_under(path, "json", &mut files) {
-            trouble.push(
+        match files_below(path, "json") {
+            Ok(found) => files.extend(found),
+            Err(error) => trouble.push(
                 Problem::error(
                     "privet::io",
                     format!("cannot read {}: {error}", path.display()),
                 )
                 .with_help("name conformance files, or directories that hold them"),
-            );
+            ),
         }
     }
     if files.is_empty() && trouble.is_empty() {
@@ -32,6 +34,10 @@ pub fn run(paths: &[PathBuf], format: TestFormat, colour: bool) -> u8 {
     for file in &files {
         match conformance::run_file(file) {
             Ok(outcome) => outcomes.push(outcome),
+            Err(SuiteError::Policy {
+                source: source @ Error::SeveralPolicies { .. },
+                ..
+            }) => trouble.extend(source.problems()),
             Err(SuiteError::Policy { path, source }) => {
                 trouble.extend(source.problems());
                 trouble.push(Problem::error(
