@@ -56,6 +56,14 @@ pub const MAX_INDEX_ENTRIES: u64 = 1 << 22;
 pub const MAX_DIFF_VALUATIONS: usize = 1 << 20;
 pub const MAX_DIFF_VALUES: usize = 4096;
 
+/// How many bytes of decisions, keys and lines `privet eval --requests`
+/// keeps for reuse. Past that, requests are still decided, just not kept,
+/// so memory stays bounded whatever the input. On the global policy it
+/// held 18,000 decisions of random questions, or 3,400 decisions and
+/// 88,000 lines of an audit; a larger budget only slowed a stream of ever
+/// new questions (BENCHMARKS.md §3).
+pub const MAX_BATCH_KEPT_BYTES: usize = 16 << 20;
+
 /// The longest name a "did you mean" suggestion is computed for: the edit
 /// distance costs the product of the two lengths.
 pub const MAX_SUGGESTION_INPUT: usize = 200;

@@ -17,17 +17,10 @@ use std::path::Path;
 
 use foldhash::{HashMap, HashMapExt};
 use privet::diagnostics::Problem;
+use privet::limits::MAX_BATCH_KEPT_BYTES;
 use privet::{Policy, Request, ResolvedRequest};
 
 use crate::{BAD_INPUT, FAILED, Format, OK, load_policy, report, summary};
-
-/// How many bytes of decisions, keys and lines a batch keeps. Past that,
-/// requests are still decided, just not kept, so memory stays bounded
-/// whatever the input. On the global policy it held 18,000 decisions of
-/// random questions, or 3,400 decisions and 88,000 lines of an audit; a
-/// larger budget only slowed a stream of ever new questions
-/// (BENCHMARKS.md §3).
-const KEPT_BYTES_AT_MOST: usize = 16 << 20;
 
 /// A decision as `--format json` prints it.
 struct Kept {
@@ -78,7 +71,7 @@ impl<'p> Batch<'p> {
                 .map_err(|e| format!("cannot write the decision: {e}"))?
                 .into(),
         };
-        if self.kept_bytes >= KEPT_BYTES_AT_MOST {
+        if self.kept_bytes >= MAX_BATCH_KEPT_BYTES {
             return Ok(Decided::Unkept(kept));
         }
         let slot = self.kept.len();
@@ -108,7 +101,7 @@ impl<'p> Batch<'p> {
             .map_err(|e| line_error(&e.problems()))?;
         match self.decide(&resolved)? {
             Decided::Slot(slot) => {
-                if self.kept_bytes < KEPT_BYTES_AT_MOST {
+                if self.kept_bytes < MAX_BATCH_KEPT_BYTES {
                     self.kept_bytes += line.len();
                     self.by_line.insert(line.into(), slot);
                 }
