@@ -270,24 +270,19 @@ fn domain(
             if bounds.len() >= MAX_DIFF_VALUES {
                 return Err(too_many(format!("{} thresholds", bounds.len())));
             }
-            match bounds.first() {
-                None => values.push(both(format!("any {name}"), FactValue::Int(0))),
-                Some(&first) => {
-                    values.push(both(
-                        format!("{name} <= {}", first.saturating_sub(1)),
-                        FactValue::Int(first.saturating_sub(1)),
-                    ));
-                    for (i, &low) in bounds.iter().enumerate() {
-                        let text = match bounds.get(i + 1) {
-                            Some(&next) if next.saturating_sub(1) == low => {
-                                format!("{name} = {low}")
-                            }
-                            Some(&next) => format!("{low} <= {name} <= {}", next.saturating_sub(1)),
-                            None => format!("{name} >= {low}"),
-                        };
-                        values.push(both(text, FactValue::Int(low)));
-                    }
-                }
+            // Region `i` runs from its representative up to the next start.
+            for (i, low) in regions::region_representatives(&bounds)
+                .into_iter()
+                .enumerate()
+            {
+                let text = match (i, bounds.get(i)) {
+                    (_, None) if bounds.is_empty() => format!("any {name}"),
+                    (0, _) => format!("{name} <= {low}"),
+                    (_, Some(&next)) if next.saturating_sub(1) == low => format!("{name} = {low}"),
+                    (_, Some(&next)) => format!("{low} <= {name} <= {}", next.saturating_sub(1)),
+                    (_, None) => format!("{name} >= {low}"),
+                };
+                values.push(both(text, FactValue::Int(low)));
             }
         }
         FactKind::PurposeSet => {

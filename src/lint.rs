@@ -29,7 +29,7 @@ use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
 use serde::Serialize;
 
 use crate::compile::{
-    self, CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId,
+    self, CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId, regions,
 };
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
 use crate::limits::{fact_id, key_id};
@@ -1630,12 +1630,21 @@ impl<'a> Linter<'a> {
                             .get(&fact)
                             .copied()
                             .unwrap_or((i64::MIN, i64::MAX));
+                        // One value in each region the conditions tell
+                        // apart, kept within the values the fact can take.
+                        let starts: Vec<i64> = reads
+                            .starts
+                            .get(&fact)
+                            .into_iter()
+                            .flatten()
+                            .copied()
+                            .collect();
                         let mut values: BTreeSet<i64> = BTreeSet::from([lo, hi]);
-                        for &c in reads.thresholds.get(&fact).into_iter().flatten() {
-                            for v in [c.saturating_sub(1), c, c.saturating_add(1)] {
-                                values.insert(v.clamp(lo, hi));
-                            }
-                        }
+                        values.extend(
+                            regions::region_representatives(&starts)
+                                .into_iter()
+                                .map(|v| v.clamp(lo, hi)),
+                        );
                         values.into_iter().map(FactValue::Int).collect()
                     }
                     FactKind::PurposeSet => {
@@ -1645,34 +1654,36 @@ impl<'a> Linter<'a> {
                         if with_purpose && !members.contains(&p) {
                             members.push(p);
                         }
-                        if members.len() > 12 {
-                            return None;
-                        }
-                        (0u32..(1 << members.len()))
-                            .map(|mask| {
-                                let listed: Vec<KeyId> = members
-                                    .iter()
-                                    .enumerate()
-                                    .filter(|(i, _)| mask & (1 << i) != 0)
-                                    .map(|(_, k)| *k)
-                                    .collect();
+                        let covers = |listed: &KeyId, member: &KeyId| {
+                            u8::from(purpose_tax.descendants(*listed).contains(*member as usize))
+                        };
+                        regions::purpose_listings(&members, covers, 1 << 12)?
+                            .into_iter()
+                            .map(|listed| {
                                 let covered = purpose_tax.closure(&listed);
                                 FactValue::Purposes { listed, covered }
                             })
                             .collect()
                     }
                     FactKind::EnumSet(_) => {
-                        let mask = reads.members.get(&fact).copied().unwrap_or(0);
-                        if mask.count_ones() > 12 {
-                            return None;
-                        }
-                        let mut values = vec![FactValue::Members(0)];
-                        let mut sub = mask;
-                        while sub != 0 {
-                            values.push(FactValue::Members(sub));
-                            sub = (sub - 1) & mask;
-                        }
-                        values
+                        let masks: Vec<u64> = reads
+                            .masks
+                            .get(&fact)
+                            .into_iter()
+                            .flatten()
+                            .copied()
+                            .collect();
+                        // One member of each group stands for the group.
+                        regions::member_classes(&masks, 1 << 12)?
+                            .into_iter()
+                            .map(|groups| {
+                                FactValue::Members(
+                                    groups
+                                        .iter()
+                                        .fold(0, |held, g| held | (g & g.wrapping_neg())),
+                                )
+                            })
+                            .collect()
                     }
                 };
                 candidates.push((fact, values));
@@ -1714,9 +1725,11 @@ impl<'a> Linter<'a> {
 #[derive(Default)]
 struct Reads {
     facts: BTreeSet<FactId>,
-    thresholds: BTreeMap<FactId, BTreeSet<i64>>,
+    /// Where each number's regions start: see [`Cond::region_starts`].
+    starts: BTreeMap<FactId, BTreeSet<i64>>,
     purposes: BTreeMap<FactId, (BTreeSet<KeyId>, bool)>,
-    members: BTreeMap<FactId, u64>,
+    /// The member sets each enumerated set is asked about.
+    masks: BTreeMap<FactId, BTreeSet<u64>>,
     request_purpose: bool,
 }
 
@@ -1729,9 +1742,9 @@ impl Reads {
             Cond::Test(f) | Cond::BoolIs(f, _) => {
                 self.facts.insert(*f);
             }
-            Cond::Compare(f, _, c) => {
+            Cond::Compare(f, _, _) => {
                 self.facts.insert(*f);
-                self.thresholds.entry(*f).or_default().insert(*c);
+                cond.region_starts(*f, self.starts.entry(*f).or_default());
             }
             Cond::PurposeMember {
                 fact,
@@ -1746,7 +1759,7 @@ impl Reads {
             }
             Cond::EnumMember { fact, mask } => {
                 self.facts.insert(*fact);
-                *self.members.entry(*fact).or_default() |= *mask;
+                self.masks.entry(*fact).or_default().insert(*mask);
             }
             Cond::Not(inner) => self.collect(inner, depth + 1),
             Cond::And(parts) | Cond::Or(parts) => {

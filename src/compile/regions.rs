@@ -118,6 +118,18 @@ impl Cond {
     }
 }
 
+/// One number in each region that comparisons starting regions at `starts`
+/// (ascending, as [`Cond::region_starts`] gives them) tell apart: the one
+/// below the first start, then each start. No start: any one number.
+pub fn region_representatives(starts: &[i64]) -> Vec<i64> {
+    match starts.first() {
+        None => vec![0],
+        Some(first) => std::iter::once(first.saturating_sub(1))
+            .chain(starts.iter().copied())
+            .collect(),
+    }
+}
+
 /// The classes of member sets that conditions asking about `masks` tell
 /// apart, one representative set each: members that every mask holds or
 /// lacks alike are one group, and a class is which groups a set meets.
@@ -322,5 +334,35 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
+    }
+
+    #[test]
+    fn a_region_is_represented_by_its_start() {
+        assert_eq!(region_representatives(&[]), [0]);
+        assert_eq!(region_representatives(&[13, 16]), [12, 13, 16]);
+        assert_eq!(region_representatives(&[i64::MIN]), [i64::MIN, i64::MIN]);
+    }
+
+    #[test]
+    fn members_every_condition_treats_alike_are_one_group() {
+        // `f(a, b)` alone cannot tell a from b: two classes, none or either.
+        assert_eq!(
+            member_classes(&[0b011], 64),
+            Some(vec![vec![], vec![0b011]])
+        );
+        // `f(a, b)` and `f(b, c)`: a, b and c are told apart, eight classes.
+        let classes = member_classes(&[0b011, 0b110], 64).expect("few");
+        assert_eq!(classes.len(), 8);
+        assert!(classes.contains(&vec![0b001, 0b010, 0b100]));
+        assert_eq!(member_classes(&[0b011, 0b110], 7), None, "past the bound");
+    }
+
+    #[test]
+    fn listings_that_cover_alike_are_one_way() {
+        // Listing `x` covers `y` too: {x} and {x, y} are one way.
+        let covers = |l: &&str, c: &&str| u8::from(l == c || (*l == "x" && *c == "y"));
+        let ways = purpose_listings(&["x", "y"], covers, 64).expect("few");
+        assert_eq!(ways, [vec![], vec!["x"], vec!["y"]]);
+        assert_eq!(purpose_listings(&["x", "y", "z"], covers, 7), None);
     }
 }
