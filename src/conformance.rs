@@ -238,24 +238,26 @@ fn check_decision(case: &Case, decision: &Decision, failures: &mut Vec<String>) 
     if let Some(basis) = &case.basis {
         if decision.basis.as_deref() != Some(basis.as_str()) {
             failures.push(format!(
-                "expected basis {basis:?}, got {:?}",
-                decision.basis
+                "expected basis {basis}, got {}",
+                decision.basis.as_deref().unwrap_or("no basis")
             ));
         }
     }
     if let Some(expected) = &case.obligations {
         if sorted(expected) != sorted(&decision.obligations) {
             failures.push(format!(
-                "expected obligations {expected:?}, got {:?}",
-                decision.obligations
+                "expected obligations {}, got {}",
+                listed(expected),
+                listed(&decision.obligations)
             ));
         }
     }
     if let Some(expected) = &case.missing_facts {
         if sorted(expected) != sorted(&decision.missing_facts) {
             failures.push(format!(
-                "expected missing facts {expected:?}, got {:?}",
-                decision.missing_facts
+                "expected missing facts {}, got {}",
+                listed(expected),
+                listed(&decision.missing_facts)
             ));
         }
     }
@@ -284,6 +286,15 @@ fn check_decision(case: &Case, decision: &Decision, failures: &mut Vec<String>) 
                 ));
             }
         }
+    }
+}
+
+/// Names as a reader wants them: `a, b`, or `none`.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
 }
 

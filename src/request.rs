@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
-use crate::diagnostics::{Problem, SourceFile, did_you_mean};
+use crate::diagnostics::{Problem, SourceFile, did_you_mean, without_bom};
 use crate::syntax::{Class, Dimension, Span};
 
 mod fast;
@@ -102,6 +102,7 @@ impl Request {
 
     /// As [`Request::from_json`], naming the source in diagnostics.
     pub fn from_json_named(name: &str, text: &str) -> Result<Request, Problem> {
+        let text = without_bom(text);
         // The source is built only for an error: a valid request (the
         // common case, millions of times in a batch) copies nothing.
         let source = || SourceFile::new(name, text);

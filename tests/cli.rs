@@ -444,6 +444,57 @@ fn test_fails_and_shows_why_when_an_expectation_changes() {
 }
 
 #[test]
+fn test_names_an_expected_basis_in_words() {
+    // Once printed as `expected basis Some("contract"), got Some("consent")`.
+    let suite = Suite::new(
+        "basis",
+        SHOP,
+        serde_json::json!([
+            {"name": "marketing with consent", "cite": "§1(b)",
+             "request": {"data": "user.contact.email", "purpose": "marketing",
+                         "context": {"subject_age": 30, "consent": ["marketing"]}},
+             "expect": "allow", "basis": "contract", "obligations": ["minimize"]},
+            {"name": "statistics", "cite": "§1", "request": {"data": "non_personal.statistics"},
+             "expect": "allow", "basis": "contract"}
+        ]),
+    );
+    let output = privet(&["test", suite.path()], "");
+    assert_eq!(code(&output), 1);
+    let out = stdout(&output);
+    assert!(
+        out.contains("expected basis contract, got consent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected basis contract, got no basis"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected obligations minimize, got none"),
+        "{out}"
+    );
+    assert!(!out.contains("Some("), "{out}");
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_policies_and_requests() {
+    let policy = Scratch::new("bom.privet", &format!("\u{feff}{SHOP}"));
+    let output = privet(&["check", policy.path()], "");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let output = privet(
+        &["eval", policy.path(), "--request", "-"],
+        "\u{feff}{\"data\": \"non_personal.statistics\"}",
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("ALLOW"), "{}", stdout(&output));
+    let output = privet(
+        &["eval", policy.path(), "--requests", "-"],
+        "\u{feff}{\"data\": \"non_personal.statistics\"}\n",
+    );
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
 fn test_writes_junit_and_json() {
     let suite = Suite::new("junit", SHOP, cases("allow"));
     let output = privet(&["test", suite.path(), "--format", "junit"], "");

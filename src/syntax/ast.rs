@@ -117,6 +117,17 @@ impl Dimension {
         }
     }
 
+    /// How a user would name several keys of this dimension.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Dimension::Data => "data categories",
+            Dimension::Purpose => "purposes",
+            Dimension::Recipient => "recipients",
+            Dimension::Action => "actions",
+            Dimension::Subject => "data subjects",
+        }
+    }
+
     /// The keyword that declares a key of this dimension.
     pub fn keyword(self) -> &'static str {
         match self {
