@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::diagnostics::SourceFile;
 use crate::eval::{self, Decision};
 use crate::policy::{Error, Policy};
-use crate::request::Request;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -163,12 +161,9 @@ pub fn run_file(path: &Path) -> Result<SuiteOutcome, SuiteError> {
 /// Decide one case and compare with what it expects.
 pub fn run_case(policy: &Policy, case: &Case) -> CaseOutcome {
     let text = case.request.to_string();
-    let result = Request::from_json_named("request", &text)
-        .map_err(crate::Error::from)
-        .and_then(|request| {
-            let source = SourceFile::new("request", text.as_str());
-            policy.resolve_in(&request, &source)
-        })
+    let result = policy
+        .read_request("request", &text)
+        .resolved
         .map(|resolved| {
             let decision = policy.decide_resolved(&resolved);
             let disagreement = eval::disagreement(policy.compiled(), &resolved, &decision);

@@ -2,7 +2,7 @@
 //! a policy or a request is wrong. Rendered without colour at 80 columns.
 
 use privet::diagnostics::render_plain;
-use privet::{Policy, Request, SourceFile};
+use privet::{Policy, Request};
 
 fn policy_problems(text: &str) -> String {
     match Policy::from_source("shop.privet", text) {
@@ -13,10 +13,9 @@ fn policy_problems(text: &str) -> String {
 
 fn request_problems(policy: &str, request: &str) -> String {
     let policy = Policy::from_source("shop.privet", policy).expect("policy loads");
-    let source = SourceFile::new("request.json", request);
-    let error = Request::from_json_named("request.json", request)
-        .map_err(privet::Error::from)
-        .and_then(|r| policy.resolve_in(&r, &source))
+    let error = policy
+        .read_request("request.json", request)
+        .resolved
         .expect_err("the request is invalid");
     render_plain(&error.problems(), 80)
 }
@@ -127,4 +126,22 @@ fn a_byte_order_mark_is_accepted() {
     let request = Request::from_json("\u{feff}{\"data\": [\"user.name\"]}")
         .expect("a request with a byte-order mark reads");
     assert!(policy.decide(&request).is_ok());
+}
+
+#[test]
+fn request_with_every_kind_of_error() {
+    // A misspelt field, an unknown key and a fact of the wrong type: all
+    // three at once, in the order of the text, each with its suggestion.
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"data": ["user.contact.emial"], "purpse": "marketing", "context": {"subject_age": "twelve", "dnd": true}}"#
+    ));
+}
+
+#[test]
+fn request_with_fields_of_the_wrong_kind() {
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"id": [1], "data": ["user.name", 3], "recipient": 7, "context": [], "recipient": "x"}"#
+    ));
 }
