@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::diagnostics::SourceFile;
 use crate::eval::{self, Decision};
 use crate::policy::{Error, Policy};
-use crate::request::Request;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -163,12 +161,9 @@ pub fn run_file(path: &Path) -> Result<SuiteOutcome, SuiteError> {
 /// Decide one case and compare with what it expects.
 pub fn run_case(policy: &Policy, case: &Case) -> CaseOutcome {
     let text = case.request.to_string();
-    let result = Request::from_json_named("request", &text)
-        .map_err(crate::Error::from)
-        .and_then(|request| {
-            let source = SourceFile::new("request", text.as_str());
-            policy.resolve_in(&request, &source)
-        })
+    let result = policy
+        .read_request("request", &text)
+        .resolved
         .map(|resolved| {
             let decision = policy.decide_resolved(&resolved);
             let disagreement = eval::disagreement(policy.compiled(), &resolved, &decision);
@@ -238,24 +233,26 @@ fn check_decision(case: &Case, decision: &Decision, failures: &mut Vec<String>) 
     if let Some(basis) = &case.basis {
         if decision.basis.as_deref() != Some(basis.as_str()) {
             failures.push(format!(
-                "expected basis {basis:?}, got {:?}",
-                decision.basis
+                "expected basis {basis}, got {}",
+                decision.basis.as_deref().unwrap_or("no basis")
             ));
         }
     }
     if let Some(expected) = &case.obligations {
         if sorted(expected) != sorted(&decision.obligations) {
             failures.push(format!(
-                "expected obligations {expected:?}, got {:?}",
-                decision.obligations
+                "expected obligations {}, got {}",
+                listed(expected),
+                listed(&decision.obligations)
             ));
         }
     }
     if let Some(expected) = &case.missing_facts {
         if sorted(expected) != sorted(&decision.missing_facts) {
             failures.push(format!(
-                "expected missing facts {expected:?}, got {:?}",
-                decision.missing_facts
+                "expected missing facts {}, got {}",
+                listed(expected),
+                listed(&decision.missing_facts)
             ));
         }
     }
@@ -284,6 +281,15 @@ fn check_decision(case: &Case, decision: &Decision, failures: &mut Vec<String>) 
                 ));
             }
         }
+    }
+}
+
+/// Names as a reader wants them: `a, b`, or `none`.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
 }
 

@@ -35,9 +35,16 @@ struct Lines {
 }
 
 impl SourceFile {
+    /// A leading byte-order mark is dropped (see [`without_bom`]), so spans
+    /// index the text every stage reads.
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
         let name = name.into();
-        let text = text.into();
+        let text: Arc<str> = text.into();
+        let text = if text.starts_with('\u{feff}') {
+            Arc::from(without_bom(&text))
+        } else {
+            text
+        };
         SourceFile {
             name,
             text,
@@ -132,6 +139,14 @@ impl SourceCode for SourceFile {
             contents.line_count() + first_line,
         )))
     }
+}
+
+/// `text` without a leading U+FEFF. Editors on Windows begin UTF-8 files
+/// with it; it marks the encoding and is no character of a policy or a
+/// request, so it is accepted and dropped rather than reported as an
+/// invisible "unexpected" character.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {

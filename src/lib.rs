@@ -76,7 +76,7 @@ pub mod syntax;
 pub use diagnostics::{Problem, Problems, SourceFile};
 pub use eval::{Decision, Reason};
 pub use policy::{Error, Policy};
-pub use request::{Request, ResolvedRequest};
+pub use request::{ReadRequest, Request, RequestId, ResolvedRequest};
 
 // The README's Rust example is compiled and run as a doctest, so it stays true.
 #[cfg(doctest)]

@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use privet::compile::compile;
 use privet::diagnostics::{self, Problem};
 use privet::policy::policies_at;
-use privet::{Decision, Error, Policy, Request, SourceFile};
+use privet::{Decision, Error, Policy, ReadRequest, Request, RequestId};
+
+use crate::cli::answer::Answer;
 
 // `print!` and friends panic when the reader of the output has gone away
 // (`privet test | head -1`); these write the same text and drop it then, so
@@ -28,6 +30,7 @@ macro_rules! err { ($($arg:tt)*) => { emit!(write, std::io::stderr(), $($arg)*) 
 macro_rules! errln { ($($arg:tt)*) => { emit!(writeln, std::io::stderr(), $($arg)*) }; }
 
 mod cli {
+    pub mod answer;
     pub mod batch;
     pub mod diff;
     pub mod fmt;
@@ -193,10 +196,14 @@ enum Command {
         )]
         request: Option<String>,
         /// Many requests, one JSON object per line (`-` for standard input); prints one
-        /// decision per line, in order. A bad line prints {"error": "..."} and makes the exit code 2.
+        /// decision per line, in order, with the line's "id" first if it has one; blank lines
+        /// are skipped. A bad line prints {"error": "...", "problems": [...]} and makes the exit
+        /// code 2. Each answer is written before more input is awaited, so a program can keep
+        /// one privet and ask it line by line.
         #[arg(long)]
         requests: Option<String>,
-        /// `text` explains in words; `json` prints the decision object.
+        /// `text` explains in words; `json` prints the decision object (for an invalid
+        /// request, the error object a bad batch line prints).
         /// Default: text for --request, json for --requests.
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -413,29 +420,35 @@ fn eval_one(
     } else {
         request_path
     };
-    let decided = read_input(request_path)
-        .and_then(|text| {
-            let request = Request::from_json_named(name, &text)?;
-            Ok((request, text))
-        })
-        .map_err(Error::from)
-        .and_then(|(request, text)| {
-            let source = SourceFile::new(name, text);
-            let resolved = policy.resolve_in(&request, &source)?;
-            Ok((request, policy.decide_resolved(&resolved)))
-        });
-    let (request, decision) = match decided {
-        Ok(result) => result,
-        Err(error) => {
-            report(&error.problems(), colour);
-            return BAD_INPUT;
+    let read = read_input(request_path).map(|text| policy.read_request(name, &text));
+    let (request, resolved) = match read {
+        Ok(ReadRequest {
+            request: Some(request),
+            resolved: Ok(resolved),
+        }) => (request, resolved),
+        Ok(ReadRequest { request, resolved }) => {
+            let problems = resolved.err().map(|e| e.problems()).unwrap_or_default();
+            return invalid(
+                request.and_then(|r| r.id).as_ref(),
+                &problems,
+                format,
+                colour,
+            );
         }
+        Err(problem) => return invalid(None, &[problem], format, colour),
     };
+    let decision = policy.decide_resolved(&resolved);
     match format {
-        Format::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&decision).unwrap_or_default()
-        ),
+        Format::Json => {
+            let answer = Answer {
+                id: request.id.as_ref(),
+                body: &decision,
+            };
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
+        }
         Format::Text => out!("{}", explain(&request, &decision)),
     }
     if fail_on_deny && !decision.allowed {
@@ -443,6 +456,31 @@ fn eval_one(
     } else {
         OK
     }
+}
+
+/// An invalid request: its problems drawn on standard error and, for
+/// `--format json`, its answer on standard output, so that a program
+/// reading the answer reads what a batch line would say.
+fn invalid(id: Option<&RequestId>, problems: &[Problem], format: Format, colour: bool) -> u8 {
+    report(problems, colour);
+    if format == Format::Json {
+        let answer = Answer {
+            id,
+            body: cli::answer::Invalid {
+                error: cli::answer::in_one_line(problems, |problem| {
+                    problem
+                        .location()
+                        .map(|(_, line, column)| format!("line {line}, column {column}"))
+                }),
+                problems: problems.iter().map(Problem::to_json).collect(),
+            },
+        };
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&answer).unwrap_or_default()
+        );
+    }
+    BAD_INPUT
 }
 
 /// "ALLOW user.contact.email for marketing to first_party (use)".

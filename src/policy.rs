@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::compile::{self, CompiledPolicy};
 use crate::diagnostics::{Problem, Problems, SourceFile};
 use crate::eval::{self, Decision};
-use crate::request::{self, Request, ResolvedRequest};
+use crate::request::{self, ReadRequest, Request, RequestId, ResolvedRequest};
 use crate::syntax::{self, HeaderKind};
 
 /// Everything that can go wrong between a path and a decision.
@@ -30,8 +30,20 @@ pub enum Error {
         path: PathBuf,
         policies: Vec<PathBuf>,
     },
-    #[error("{0}")]
-    Request(Box<Problem>),
+    /// Every problem of one request; in words, their messages.
+    #[error("{}", messages(.0))]
+    Request(Problems),
+}
+
+/// "what; what else": a request's problems in a line, as `allowed()` puts
+/// them in the reason of its deny.
+fn messages(problems: &Problems) -> String {
+    problems
+        .0
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {
@@ -49,14 +61,18 @@ impl Error {
                      of its files name at most one policy",
                 ),
             ],
-            Error::Request(problem) => vec![(**problem).clone()],
+            Error::Request(problems) => problems.0.clone(),
         }
+    }
+
+    pub(crate) fn request(problems: Vec<Problem>) -> Self {
+        Error::Request(Problems(problems))
     }
 }
 
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Self {
-        Error::Request(Box::new(problem))
+        Error::request(vec![problem])
     }
 }
 
@@ -109,7 +125,7 @@ impl Policy {
     /// Check a request's keys and facts against this policy once, to decide
     /// it many times.
     pub fn resolve(&self, request: &Request) -> Result<ResolvedRequest, Error> {
-        Ok(request::resolve(&self.compiled, request, None)?)
+        request::resolve(&self.compiled, request, None).map_err(Error::request)
     }
 
     /// As [`Policy::resolve`], with the JSON text the request came from so
@@ -119,18 +135,37 @@ impl Policy {
         request: &Request,
         source: &SourceFile,
     ) -> Result<ResolvedRequest, Error> {
-        Ok(request::resolve(&self.compiled, request, Some(source))?)
+        request::resolve(&self.compiled, request, Some(source)).map_err(Error::request)
     }
 
-    /// Resolve request JSON (as [`Request::from_json`] then
-    /// [`Policy::resolve`] would), reading a valid request without copying
-    /// its strings: the way in for batches.
+    /// Resolve request JSON (as [`Policy::read_request`] would), reading a
+    /// valid request without copying its strings: the way in for batches.
     pub fn resolve_json(&self, text: &str) -> Result<ResolvedRequest, Error> {
+        self.resolve_json_with_id(text).1
+    }
+
+    /// As [`Policy::resolve_json`], with the request's `id`, which its
+    /// answer echoes: an invalid request has one too when it is a JSON
+    /// object whose `id` is a string or a number.
+    pub fn resolve_json_with_id(
+        &self,
+        text: &str,
+    ) -> (Option<RequestId>, Result<ResolvedRequest, Error>) {
         match request::resolve_json(&self.compiled, text) {
-            Some(resolved) => Ok(resolved),
+            Some((id, resolved)) => (id, Ok(resolved)),
             // Anything unusual, errors above all, is read the full way.
-            None => self.resolve(&Request::from_json(text)?),
+            None => {
+                let read = self.read_request("request", text);
+                (read.request.and_then(|r| r.id), read.resolved)
+            }
         }
+    }
+
+    /// Read request JSON and resolve it, reporting every problem at once:
+    /// of its JSON (unknown fields, values of the wrong type), and of its
+    /// keys and facts. `name` is what diagnostics call the text.
+    pub fn read_request(&self, name: &str, text: &str) -> ReadRequest {
+        request::read_and_resolve(&self.compiled, name, text)
     }
 
     /// Decide, explaining why; an invalid request is an error.

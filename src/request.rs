@@ -1,11 +1,15 @@
 //! Requests: what a service asks, as JSON or built in code, and the same
 //! request resolved against a policy's vocabulary.
 
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
-use crate::diagnostics::{Problem, SourceFile, did_you_mean};
+use crate::diagnostics::{Problem, SourceFile, did_you_mean, without_bom};
+use crate::policy::Error;
 use crate::syntax::{Class, Dimension, Span};
 
 mod fast;
@@ -17,10 +21,13 @@ pub(crate) use fast::resolve_json;
 /// Absent fields take the defaults of VOCABULARY.md: any purpose, the
 /// recipient `first_party`, the action `use` (or `share` for any other
 /// recipient), the subject `customer`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Request {
-    #[serde(deserialize_with = "one_or_many")]
+    /// What the caller calls this request, echoed in the answer to it so
+    /// that answers need not be matched to questions by their order
+    /// (DESIGN.md §3). Never decided on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
     pub data: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
@@ -34,24 +41,253 @@ pub struct Request {
     pub context: Map<String, Value>,
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    // Through `Value`, so that JSON syntax errors inside the list keep
-    // serde_json's own message.
-    let wrong = || {
-        serde::de::Error::custom(
-            "`data` must be a data category such as \"user.contact.email\" or a list of them",
-        )
-    };
-    match Value::deserialize(deserializer)? {
-        Value::String(key) => Ok(vec![key]),
-        Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(key) => Ok(key),
-                _ => Err(wrong()),
-            })
-            .collect(),
-        _ => Err(wrong()),
+/// A request's `id`: a string or a number, written back as it was given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    Name(String),
+    Number(serde_json::Number),
+}
+
+impl RequestId {
+    fn from_json(value: Value) -> Result<RequestId, Value> {
+        match value {
+            Value::String(name) => Ok(RequestId::Name(name)),
+            Value::Number(number) => Ok(RequestId::Number(number)),
+            other => Err(other),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RequestId::from_json(Value::deserialize(deserializer)?)
+            .map_err(|_| de::Error::custom("`id` must be a string or a number"))
+    }
+}
+
+/// The fields of request JSON.
+const FIELDS: [&str; 7] = [
+    "id",
+    "data",
+    "purpose",
+    "recipient",
+    "action",
+    "subject",
+    "context",
+];
+
+/// What can be wrong in a request's JSON once it is JSON.
+#[derive(Debug)]
+enum Wrong {
+    UnknownField(String),
+    Twice(&'static str),
+    /// A field's value is not what the field holds.
+    Value {
+        field: &'static str,
+        must_be: &'static str,
+        got: String,
+    },
+    MissingData,
+    EmptyData,
+}
+
+impl Wrong {
+    fn message(&self) -> String {
+        match self {
+            Wrong::UnknownField(field) => format!(
+                "invalid request: unknown field `{field}`, expected one of {}",
+                FIELDS.map(|f| format!("`{f}`")).join(", ")
+            ),
+            Wrong::Twice(field) => format!("invalid request: duplicate field `{field}`"),
+            Wrong::Value {
+                field,
+                must_be,
+                got,
+            } => format!("invalid request: `{field}` must be {must_be}: {got}"),
+            Wrong::MissingData => "invalid request: missing field `data`".into(),
+            Wrong::EmptyData => "`data` is an empty list".into(),
+        }
+    }
+
+    /// The problem, located in `source`, the request's text.
+    fn problem(&self, source: &SourceFile) -> Problem {
+        let text = &source.text;
+        let whole = Span::new(0, text.chars().next().map_or(0, char::len_utf8));
+        let (code, span, label, help) = match self {
+            Wrong::UnknownField(field) => (
+                "privet::invalid_request",
+                find_field(text, field, 0),
+                "unknown field",
+                did_you_mean(field, FIELDS)
+                    .unwrap_or_else(|| "remove it: a field privet does not know is never ignored".into()),
+            ),
+            Wrong::Twice(field) => (
+                "privet::invalid_request",
+                find_field(text, field, 1),
+                "given again",
+                "give each field once".into(),
+            ),
+            Wrong::Value { field, .. } => (
+                "privet::invalid_request",
+                find_field(text, field, 0),
+                "this field",
+                match *field {
+                    "id" => "write \"id\": \"a1\" or \"id\": 1".into(),
+                    "data" => "write \"data\": \"user.contact.email\" or \"data\": [\"user.name\", \"user.contact\"]".into(),
+                    "context" => "write the facts as an object: \"context\": {\"subject_age\": 34}".into(),
+                    _ => format!("write \"{field}\": \"...\" with a key of the vocabulary, or leave it out"),
+                },
+            ),
+            Wrong::MissingData => (
+                "privet::invalid_request",
+                None,
+                "this request",
+                "every request names its data: {\"data\": [\"user.contact.email\"], ...}".into(),
+            ),
+            Wrong::EmptyData => (
+                "privet::empty_data",
+                find_field(text, "data", 0),
+                "no data categories",
+                "name at least one data category, such as \"user.contact.email\"".into(),
+            ),
+        };
+        Problem::error(code, self.message())
+            .at(source, span.unwrap_or(whole), label)
+            .with_help(help)
+    }
+}
+
+/// A request read field by field, and everything wrong with it: each field
+/// is read on its own, so one reading finds every problem.
+struct Reading {
+    request: Request,
+    wrong: Vec<Wrong>,
+}
+
+impl<'de> Deserialize<'de> for Reading {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ReadingVisitor)
+    }
+}
+
+struct ReadingVisitor;
+
+impl<'de> Visitor<'de> for ReadingVisitor {
+    type Value = Reading;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request, a JSON object such as {\"data\": [\"user.contact.email\"]}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Reading, A::Error> {
+        let mut request = Request::default();
+        let mut wrong = Vec::new();
+        let mut seen = [false; FIELDS.len()];
+        while let Some(name) = map.next_key::<String>()? {
+            let Some(index) = FIELDS.iter().position(|f| *f == name) else {
+                wrong.push(Wrong::UnknownField(name));
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let (field, was_seen) = match (FIELDS.get(index), seen.get_mut(index)) {
+                (Some(field), Some(seen)) => (*field, std::mem::replace(seen, true)),
+                _ => continue,
+            };
+            if was_seen {
+                wrong.push(Wrong::Twice(field));
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value: Value = map.next_value()?;
+            let must_be = |must_be: &'static str, got: &Value| Wrong::Value {
+                field,
+                must_be,
+                got: describe(got),
+            };
+            match field {
+                "id" => match value {
+                    Value::Null => {}
+                    value => match RequestId::from_json(value) {
+                        Ok(id) => request.id = Some(id),
+                        Err(other) => wrong.push(must_be("a string or a number", &other)),
+                    },
+                },
+                "data" => {
+                    const DATA: &str =
+                        "a data category such as \"user.contact.email\" or a list of them";
+                    let items = match value {
+                        Value::String(key) => vec![Value::String(key)],
+                        Value::Array(items) if items.is_empty() => {
+                            wrong.push(Wrong::EmptyData);
+                            Vec::new()
+                        }
+                        Value::Array(items) => items,
+                        other => {
+                            wrong.push(must_be(DATA, &other));
+                            Vec::new()
+                        }
+                    };
+                    for item in items {
+                        match item {
+                            Value::String(key) => request.data.push(key),
+                            other => wrong.push(must_be(DATA, &other)),
+                        }
+                    }
+                }
+                "context" => match value {
+                    Value::Object(facts) => request.context = facts,
+                    other => wrong.push(must_be("an object of facts", &other)),
+                },
+                _ => {
+                    let (slot, a_key) = match field {
+                        "purpose" => (&mut request.purpose, "a purpose such as \"marketing\""),
+                        "recipient" => (
+                            &mut request.recipient,
+                            "a recipient such as \"first_party\"",
+                        ),
+                        "action" => (&mut request.action, "an action such as \"use\""),
+                        _ => (&mut request.subject, "a data subject such as \"customer\""),
+                    };
+                    match value {
+                        Value::String(key) => *slot = Some(key),
+                        Value::Null => {}
+                        other => wrong.push(must_be(a_key, &other)),
+                    }
+                }
+            }
+        }
+        if !seen.get(1).copied().unwrap_or(false) {
+            wrong.push(Wrong::MissingData);
+        }
+        Ok(Reading { request, wrong })
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    /// Fails with the first problem; [`Request::from_json`] locates it,
+    /// [`crate::Policy::read_request`] reports every one.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let reading = Reading::deserialize(deserializer)?;
+        match reading.wrong.first() {
+            Some(wrong) => Err(de::Error::custom(wrong.message())),
+            None => Ok(reading.request),
+        }
+    }
+}
+
+/// A JSON value in words, for "... must be ...: got ..." messages.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "got null".to_string(),
+        Value::Bool(b) => format!("got {b}"),
+        Value::Number(n) => format!("got {n}"),
+        Value::String(s) => format!(
+            "got the string {}",
+            serde_json::to_string(s).unwrap_or_default()
+        ),
+        Value::Array(_) => "got a list".to_string(),
+        Value::Object(_) => "got an object".to_string(),
     }
 }
 
@@ -66,6 +302,11 @@ impl Request {
             data: data.into_iter().map(Into::into).collect(),
             ..Request::default()
         }
+    }
+
+    pub fn id(mut self, id: RequestId) -> Self {
+        self.id = Some(id);
+        self
     }
 
     pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
@@ -100,22 +341,75 @@ impl Request {
         Self::from_json_named("request", text)
     }
 
-    /// As [`Request::from_json`], naming the source in diagnostics.
+    /// As [`Request::from_json`], naming the source in diagnostics. The
+    /// error is the first problem of the JSON; [`crate::Policy::read_request`]
+    /// reports every problem, and those of the request's keys and facts.
     pub fn from_json_named(name: &str, text: &str) -> Result<Request, Problem> {
-        // The source is built only for an error: a valid request (the
-        // common case, millions of times in a batch) copies nothing.
-        let source = || SourceFile::new(name, text);
-        let request: Request =
-            serde_json::from_str(text).map_err(|error| json_problem(&source(), &error))?;
-        if request.data.is_empty() {
-            let span = find_value(text, "data").unwrap_or_default();
-            return Err(
-                Problem::error("privet::empty_data", "`data` is an empty list")
-                    .at(&source(), span, "no data categories")
-                    .with_help("name at least one data category, such as \"user.contact.email\""),
-            );
+        let (request, problems) = read(name, text);
+        match (request, problems.into_iter().next()) {
+            (Some(request), None) => Ok(request),
+            (_, Some(problem)) => Err(problem),
+            (None, None) => Err(Problem::error(
+                "privet::invalid_request",
+                "invalid request: it could not be read",
+            )),
         }
-        Ok(request)
+    }
+}
+
+/// Request JSON read as far as it can be, with every problem of its JSON:
+/// `None` when it is not JSON, or not an object.
+fn read(name: &str, text: &str) -> (Option<Request>, Vec<Problem>) {
+    let text = without_bom(text);
+    // The source is built only for an error: a valid request (the
+    // common case, millions of times in a batch) copies nothing.
+    let source = || SourceFile::new(name, text);
+    match serde_json::from_str::<Reading>(text) {
+        Ok(Reading { request, wrong }) if wrong.is_empty() => (Some(request), Vec::new()),
+        Ok(Reading { request, wrong }) => {
+            let source = source();
+            let problems = wrong.iter().map(|w| w.problem(&source)).collect();
+            (Some(request), problems)
+        }
+        Err(error) => (None, vec![json_problem(&source(), &error)]),
+    }
+}
+
+/// Request JSON read and resolved against one policy, for a front-end that
+/// answers it: the request as far as it was read (its `id` and its words),
+/// and its resolution, or every problem of its JSON, keys and facts at once.
+#[derive(Debug)]
+pub struct ReadRequest {
+    /// `None` when the text is not a JSON object.
+    pub request: Option<Request>,
+    pub resolved: Result<ResolvedRequest, Error>,
+}
+
+/// See [`crate::Policy::read_request`].
+pub(crate) fn read_and_resolve(policy: &CompiledPolicy, name: &str, text: &str) -> ReadRequest {
+    let (request, mut problems) = read(name, text);
+    let Some(request) = request else {
+        return ReadRequest {
+            request: None,
+            resolved: Err(Error::request(problems)),
+        };
+    };
+    let resolved = match resolve_parts(policy, &request, None) {
+        Ok(resolved) if problems.is_empty() => Ok(resolved),
+        // Resolved again, only now that there are errors, to locate them.
+        _ => {
+            let source = SourceFile::new(name, text);
+            if let Err(more) = resolve_parts(policy, &request, Some(&source)) {
+                problems.extend(more);
+            }
+            // In the order of the text, as a reader meets them.
+            problems.sort_by_key(|problem| problem.span.map(|span| span.start));
+            Err(Error::request(problems))
+        }
+    };
+    ReadRequest {
+        request: Some(request),
+        resolved,
     }
 }
 
@@ -127,42 +421,22 @@ fn json_problem(source: &SourceFile, error: &serde_json::Error) -> Problem {
         .rsplit_once(" at line ")
         .map_or(message.as_str(), |(head, _)| head)
         .to_string();
-    let unknown_field = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next());
-    // serde names the fields it knows ("expected one of `data`, ..."), so
-    // the suggestion follows the request type without a list of its own.
-    let known_fields = message
-        .split_once("expected one of ")
-        .map(|(_, list)| list.split(", ").map(|f| f.trim_matches('`')));
-    let help = if let Some(suggestion) = unknown_field
-        .zip(known_fields)
-        .and_then(|(field, known)| crate::diagnostics::did_you_mean(field, known))
-    {
-        Some(suggestion)
-    } else if message.contains("missing field `data`") {
-        Some("every request names its data: {\"data\": [\"user.contact.email\"], ...}".into())
-    } else if error.is_syntax() || error.is_eof() {
-        Some("a request is one JSON object".into())
+    let help = if error.is_syntax() || error.is_eof() {
+        "a request is one JSON object"
     } else {
-        None
+        "a request is one JSON object: {\"data\": [\"user.contact.email\"], ...}"
     };
     let end = source
         .text
         .get(offset..)
         .and_then(|rest| rest.chars().next())
         .map_or(offset, |c| offset + c.len_utf8());
-    // serde_json places an unknown field at its last character; label the
-    // whole name instead.
-    let span = unknown_field
-        .and_then(|field| find_string(&source.text, field))
-        .unwrap_or(Span::new(offset, end));
     Problem::error(
         "privet::invalid_request",
         format!("invalid request: {message}"),
     )
-    .at(source, span, "here")
-    .with_help_opt(help)
+    .at(source, Span::new(offset, end), "here")
+    .with_help(help)
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
@@ -182,11 +456,17 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     at
 }
 
-/// Where `"field": value` is written, to label errors about the value.
-fn find_value(text: &str, field: &str) -> Option<Span> {
-    let needle = format!("\"{field}\"");
-    let start = text.find(&needle)?;
-    Some(Span::new(start, start + needle.len()))
+/// Where the name of `field` is written as a key (`"field":`), after
+/// `skip` earlier times: errors about a field are labelled on its name.
+fn find_field(text: &str, field: &str, skip: usize) -> Option<Span> {
+    let needle = serde_json::to_string(field).ok()?;
+    text.match_indices(&needle)
+        .map(|(start, _)| Span::new(start, start + needle.len()))
+        .filter(|span| {
+            text.get(span.end..)
+                .is_some_and(|after| after.trim_start().starts_with(':'))
+        })
+        .nth(skip)
 }
 
 fn find_string(text: &str, value: &str) -> Option<Span> {
@@ -237,56 +517,70 @@ impl ResolvedRequest {
 }
 
 /// Resolve `request` against `policy`; `source`, when given, is the JSON
-/// the request came from, so errors can point into it.
+/// the request came from, so errors can point into it. Every unknown key
+/// and fact, and every fact of the wrong type, is reported.
 pub fn resolve(
     policy: &CompiledPolicy,
     request: &Request,
     source: Option<&SourceFile>,
-) -> Result<ResolvedRequest, Problem> {
+) -> Result<ResolvedRequest, Vec<Problem>> {
+    if request.data.is_empty() {
+        // A request built in code; request JSON without data fails reading.
+        return Err(vec![
+            Problem::error("privet::empty_data", "`data` is an empty list")
+                .with_help("name at least one data category, such as \"user.contact.email\""),
+        ]);
+    }
+    resolve_parts(policy, request, source)
+}
+
+/// [`resolve`], but for an empty `data`, which reading reports.
+fn resolve_parts(
+    policy: &CompiledPolicy,
+    request: &Request,
+    source: Option<&SourceFile>,
+) -> Result<ResolvedRequest, Vec<Problem>> {
+    let mut problems = Vec::new();
     let locate = |problem: Problem, value: &str| -> Problem {
         match source.and_then(|s| find_string(&s.text, value).map(|span| (s, span))) {
             Some((source, span)) => problem.at(source, span, "here"),
             None => problem,
         }
     };
-    let key = |dimension: Dimension, value: &str| -> Result<KeyId, Problem> {
-        policy.taxonomy(dimension).id(value).ok_or_else(|| {
-            locate(
+    let mut key = |dimension: Dimension, value: &str| -> Option<KeyId> {
+        let id = policy.taxonomy(dimension).id(value);
+        if id.is_none() {
+            problems.push(locate(
                 compile::unknown_key(dimension, value, &policy.taxonomies),
                 value,
-            )
-        })
+            ));
+        }
+        id
     };
-    if request.data.is_empty() {
-        return Err(
-            Problem::error("privet::empty_data", "`data` is an empty list")
-                .with_help("name at least one data category, such as \"user.contact.email\""),
-        );
-    }
-    let mut data = Vec::with_capacity(request.data.len());
-    for item in &request.data {
-        data.push(key(Dimension::Data, item)?);
-    }
-    let purpose = request
-        .purpose
-        .as_deref()
-        .map(|p| key(Dimension::Purpose, p))
-        .transpose()?;
+    let data: Vec<Option<KeyId>> = request
+        .data
+        .iter()
+        .map(|item| key(Dimension::Data, item))
+        .collect();
+    let purpose = match request.purpose.as_deref() {
+        Some(purpose) => key(Dimension::Purpose, purpose).map(Some),
+        None => Some(None),
+    };
     let recipient = key(
         Dimension::Recipient,
         request.recipient.as_deref().unwrap_or("first_party"),
-    )?;
+    );
     let action = key(
         Dimension::Action,
         request
             .action
             .as_deref()
             .unwrap_or(default_action(request.recipient.as_deref())),
-    )?;
+    );
     let subject = key(
         Dimension::Subject,
         request.subject.as_deref().unwrap_or("customer"),
-    )?;
+    );
 
     let mut facts = default_facts(policy);
     for (name, value) in &request.context {
@@ -308,13 +602,19 @@ pub fn resolve(
                     )
                 }),
             );
-            return Err(locate(problem, name));
+            problems.push(locate(problem, name));
+            continue;
         };
         let Some(def) = policy.facts.get(id as usize) else {
             continue;
         };
-        let resolved = fact_value(policy, &def.kind, value).map_err(|message| {
-            locate(
+        match fact_value(policy, &def.kind, value) {
+            Ok(resolved) => {
+                if let Some(slot) = facts.get_mut(id as usize) {
+                    *slot = Some(resolved);
+                }
+            }
+            Err(message) => problems.push(locate(
                 Problem::error(
                     "privet::fact_type",
                     format!(
@@ -324,15 +624,20 @@ pub fn resolve(
                 )
                 .with_help(example_value(&def.kind, name)),
                 name,
-            )
-        })?;
-        if let Some(slot) = facts.get_mut(id as usize) {
-            *slot = Some(resolved);
+            )),
         }
     }
-    Ok(finish(
-        policy, data, purpose, recipient, action, subject, facts,
-    ))
+    let data: Option<Vec<KeyId>> = data.into_iter().collect();
+    match (data, purpose, recipient, action, subject) {
+        (Some(data), Some(purpose), Some(recipient), Some(action), Some(subject))
+            if problems.is_empty() =>
+        {
+            Ok(finish(
+                policy, data, purpose, recipient, action, subject, facts,
+            ))
+        }
+        _ => Err(problems),
+    }
 }
 
 /// The action a request that names none is taken to ask about: `use` by
@@ -382,17 +687,7 @@ fn fact_value(
     kind: &FactKind,
     value: &Value,
 ) -> Result<FactValue, String> {
-    let got = || match value {
-        Value::Null => "got null".to_string(),
-        Value::Bool(b) => format!("got {b}"),
-        Value::Number(n) => format!("got {n}"),
-        Value::String(s) => format!(
-            "got the string {}",
-            serde_json::to_string(s).unwrap_or_default()
-        ),
-        Value::Array(_) => "got a list".to_string(),
-        Value::Object(_) => "got an object".to_string(),
-    };
+    let got = || describe(value);
     match (kind, value) {
         (FactKind::Bool, Value::Bool(b)) => Ok(FactValue::Bool(*b)),
         (FactKind::Int, Value::Number(n)) => n.as_i64().map(FactValue::Int).ok_or_else(got),

@@ -229,6 +229,104 @@ fn invalid_requests_exit_2_with_a_clear_message() {
 }
 
 #[test]
+fn an_invalid_request_with_format_json_answers_in_json_on_stdout() {
+    // A program that reads the answer on standard output gets one, as a
+    // batch line does: `error` in one line, and each problem placed.
+    let policy = Scratch::new("json-error.privet", SHOP);
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        r#"{"id": "q1", "data": ["user.contact.emial"]}"#,
+    );
+    assert_eq!(code(&output), 2);
+    let answer: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("the answer is JSON");
+    assert_eq!(answer["id"], "q1");
+    let error = answer["error"].as_str().expect("`error` is a string");
+    assert!(
+        error.contains("unknown data category `user.contact.emial` at line 1, column 23")
+            && error.contains("did you mean `user.contact.email`?"),
+        "{error}"
+    );
+    let problem = &answer["problems"][0];
+    assert_eq!(problem["code"], "privet::unknown_key");
+    assert_eq!(problem["file"], "<stdin>");
+    assert_eq!(
+        (&problem["line"], &problem["column"]),
+        (&1.into(), &23.into())
+    );
+    assert_eq!(problem["help"], "did you mean `user.contact.email`?");
+    // People still read the drawn diagnostic.
+    assert!(
+        stderr(&output).contains("unknown data category"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Not JSON at all: still an answer.
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        "{not json",
+    );
+    assert_eq!(code(&output), 2);
+    let answer: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("the answer is JSON");
+    assert!(answer.get("id").is_none());
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("invalid request"))
+    );
+}
+
+#[test]
+fn every_error_of_a_request_is_reported_at_once() {
+    let policy = Scratch::new("every-error.privet", SHOP);
+    let request = r#"{"data": ["user.contact.emial"], "purpse": "marketing", "context": {"subject_age": "twelve"}}"#;
+    let wanted = [
+        "unknown field `purpse`",
+        "did you mean `purpose`?",
+        "unknown data category `user.contact.emial`",
+        "did you mean `user.contact.email`?",
+        "the fact `subject_age` must be a whole number",
+        "such as \"subject_age\": 34",
+    ];
+    let output = privet(&["eval", policy.path(), "--request", "-"], request);
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    for text in wanted {
+        assert!(err.contains(text), "{text}: {err}");
+    }
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        request,
+    );
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let codes: Vec<&str> = answer["problems"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "privet::unknown_key",
+            "privet::invalid_request",
+            "privet::fact_type"
+        ],
+        "in the order of the text"
+    );
+    let error = answer["error"].as_str().expect("a string");
+    for text in wanted {
+        assert!(error.contains(text), "{text}: {error}");
+    }
+    // A batch line says the same.
+    let output = privet(&["eval", policy.path(), "--requests", "-"], request);
+    let line: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(line["problems"].as_array().map(Vec::len), Some(3), "{line}");
+}
+
+#[test]
 fn eval_of_a_broken_policy_is_bad_input() {
     let policy = Scratch::new("broken.privet", "use std\nallow user for\n");
     let output = privet(
@@ -360,6 +458,126 @@ fn batch_mode_reads_standard_input() {
 }
 
 #[test]
+fn a_batch_line_may_carry_an_id_echoed_first() {
+    let policy = Scratch::new("batch-id.privet", SHOP);
+    let plain = r#"{"data": "non_personal.statistics"}"#;
+    let input = [
+        plain,
+        r#"{"id": "order-7", "data": "non_personal.statistics"}"#,
+        r#"{"data": "non_personal.statistics", "id": 42}"#,
+        r#"{"id": "bad-1", "data": "user.contact.emial"}"#,
+        r#"{"id": "esc\"aped", "data": "non_personal.statistics"}"#,
+    ]
+    .join("\n");
+    let output = privet(&["eval", policy.path(), "--requests", "-"], &input);
+    assert_eq!(code(&output), 2, "one line is bad");
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    // No `id`, no change: the decision as it always was.
+    let alone = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        plain,
+    );
+    let fresh: serde_json::Value = serde_json::from_str(&stdout(&alone)).expect("json");
+    assert_eq!(lines[0], serde_json::to_string(&fresh).expect("json"));
+    // With one, the same decision after it.
+    let decision = lines[0].strip_prefix('{').expect("an object");
+    assert_eq!(lines[1], format!("{{\"id\":\"order-7\",{decision}"));
+    assert_eq!(lines[2], format!("{{\"id\":42,{decision}"));
+    let bad: serde_json::Value = serde_json::from_str(lines[3]).expect("json");
+    assert!(
+        lines[3].starts_with("{\"id\":\"bad-1\",\"error\":"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        bad["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("line 4: "))
+    );
+    let problem = &bad["problems"][0];
+    assert_eq!(problem["file"], "<stdin>");
+    assert_eq!(
+        (&problem["line"], &problem["column"]),
+        (&4.into(), &25.into())
+    );
+    let escaped: serde_json::Value = serde_json::from_str(lines[4]).expect("json");
+    assert_eq!(escaped["id"], "esc\"aped");
+
+    // `--request` echoes it too.
+    let output = privet(
+        &["eval", policy.path(), "--request", "-", "--format", "json"],
+        r#"{"id": "one", "data": "non_personal.statistics"}"#,
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("{\n  \"id\": \"one\",\n  \"allowed\": true"));
+}
+
+#[test]
+fn a_blank_batch_line_is_skipped() {
+    let policy = Scratch::new("batch-blank.privet", SHOP);
+    let output = privet(
+        &["eval", policy.path(), "--requests", "-"],
+        "\n{\"data\": \"non_personal\"}\n\n   \r\n\t\n{\"data\": \"non_personal\"}\n\n",
+    );
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert_eq!(stdout(&output).lines().count(), 2, "{}", stdout(&output));
+    assert!(!stdout(&output).contains("error"), "{}", stdout(&output));
+}
+
+#[test]
+fn a_program_can_talk_to_one_batch_line_by_line() {
+    // A client keeps one `privet eval --requests -` and waits for each
+    // answer before it asks again; privet must answer before its input
+    // ends. The wait is bounded, so a regression fails instead of hanging.
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let policy = Scratch::new("pipe.privet", SHOP);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_privet"))
+        .args(["eval", policy.path(), "--requests", "-"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("privet runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (answers, answered) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if answers.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut ask = |request: &str| -> serde_json::Value {
+        writeln!(stdin, "{request}").expect("write a request");
+        stdin.flush().expect("flush the request");
+        let line = answered.recv_timeout(Duration::from_secs(20));
+        let line = line.unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("no answer to {request} while the input stays open")
+        });
+        serde_json::from_str(&line).expect("a JSON answer")
+    };
+    assert_eq!(
+        ask(r#"{"id": 1, "data": "non_personal"}"#)["decision"],
+        "allow"
+    );
+    assert_eq!(ask(r#"{"id": 2, "data": "user.name"}"#)["id"], 2);
+    assert!(ask(r#"{"id": 3, "data": "user.nmae"}"#)["error"].is_string());
+    drop(stdin);
+    let status = child.wait().expect("privet ends when its input does");
+    assert_eq!(status.code(), Some(2), "one request was bad");
+    reader.join().expect("the reader ends");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(code(&privet(&["eval", "policies/std/std.privet"], "")), 2);
     assert_eq!(code(&privet(&["frobnicate"], "")), 2);
@@ -441,6 +659,57 @@ fn test_fails_and_shows_why_when_an_expectation_changes() {
         "{out}"
     );
     assert!(out.ends_with("2 passed, 1 failed\n"), "{out}");
+}
+
+#[test]
+fn test_names_an_expected_basis_in_words() {
+    // Once printed as `expected basis Some("contract"), got Some("consent")`.
+    let suite = Suite::new(
+        "basis",
+        SHOP,
+        serde_json::json!([
+            {"name": "marketing with consent", "cite": "§1(b)",
+             "request": {"data": "user.contact.email", "purpose": "marketing",
+                         "context": {"subject_age": 30, "consent": ["marketing"]}},
+             "expect": "allow", "basis": "contract", "obligations": ["minimize"]},
+            {"name": "statistics", "cite": "§1", "request": {"data": "non_personal.statistics"},
+             "expect": "allow", "basis": "contract"}
+        ]),
+    );
+    let output = privet(&["test", suite.path()], "");
+    assert_eq!(code(&output), 1);
+    let out = stdout(&output);
+    assert!(
+        out.contains("expected basis contract, got consent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected basis contract, got no basis"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected obligations minimize, got none"),
+        "{out}"
+    );
+    assert!(!out.contains("Some("), "{out}");
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_policies_and_requests() {
+    let policy = Scratch::new("bom.privet", &format!("\u{feff}{SHOP}"));
+    let output = privet(&["check", policy.path()], "");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let output = privet(
+        &["eval", policy.path(), "--request", "-"],
+        "\u{feff}{\"data\": \"non_personal.statistics\"}",
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("ALLOW"), "{}", stdout(&output));
+    let output = privet(
+        &["eval", policy.path(), "--requests", "-"],
+        "\u{feff}{\"data\": \"non_personal.statistics\"}\n",
+    );
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! a policy or a request is wrong. Rendered without colour at 80 columns.
 
 use privet::diagnostics::render_plain;
-use privet::{Policy, Request, SourceFile};
+use privet::{Policy, Request};
 
 fn policy_problems(text: &str) -> String {
     match Policy::from_source("shop.privet", text) {
@@ -13,10 +13,9 @@ fn policy_problems(text: &str) -> String {
 
 fn request_problems(policy: &str, request: &str) -> String {
     let policy = Policy::from_source("shop.privet", policy).expect("policy loads");
-    let source = SourceFile::new("request.json", request);
-    let error = Request::from_json_named("request.json", request)
-        .map_err(privet::Error::from)
-        .and_then(|r| policy.resolve_in(&r, &source))
+    let error = policy
+        .read_request("request.json", request)
+        .resolved
         .expect_err("the request is invalid");
     render_plain(&error.problems(), 80)
 }
@@ -91,4 +90,58 @@ fn request_with_a_fact_of_the_wrong_type() {
 #[test]
 fn request_that_is_not_json() {
     insta::assert_snapshot!(request_problems(POLICY, "{\"data\": [\"user.name\",]}"));
+}
+
+#[test]
+fn unterminated_string() {
+    // Not "expected a quoted string, found `"`": the string is there, it
+    // is just never closed, and the label is on its opening quote.
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.name for marketing\n    cite \"§1(b)\nallow user cite \"§2\"\n"
+    ));
+}
+
+#[test]
+fn unterminated_string_at_the_end_of_the_file() {
+    let text = policy_problems("use std\nallow user cite \"§1");
+    assert!(text.contains("this string is never closed"), "{text}");
+    assert!(text.contains("shop.privet:2:17"), "{text}");
+    assert!(text.contains("before the end of the file"), "{text}");
+}
+
+#[test]
+fn unknown_key_with_nothing_close() {
+    // The help names the standard data categories, in the plural.
+    insta::assert_snapshot!(policy_problems(
+        "use std\nallow user.zzqqxx for marketing cite \"§1\"\n"
+    ));
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    // Windows editors save UTF-8 with a leading U+FEFF; it is no character
+    // of the policy or of the request.
+    let policy = Policy::from_source("shop.privet", &format!("\u{feff}{POLICY}"))
+        .expect("a policy with a byte-order mark loads");
+    let request = Request::from_json("\u{feff}{\"data\": [\"user.name\"]}")
+        .expect("a request with a byte-order mark reads");
+    assert!(policy.decide(&request).is_ok());
+}
+
+#[test]
+fn request_with_every_kind_of_error() {
+    // A misspelt field, an unknown key and a fact of the wrong type: all
+    // three at once, in the order of the text, each with its suggestion.
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"data": ["user.contact.emial"], "purpse": "marketing", "context": {"subject_age": "twelve", "dnd": true}}"#
+    ));
+}
+
+#[test]
+fn request_with_fields_of_the_wrong_kind() {
+    insta::assert_snapshot!(request_problems(
+        POLICY,
+        r#"{"id": [1], "data": ["user.name", 3], "recipient": 7, "context": [], "recipient": "x"}"#
+    ));
 }

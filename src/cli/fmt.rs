@@ -25,9 +25,10 @@ pub fn run(paths: &[PathBuf], check: bool, colour: bool) -> u8 {
                 );
                 return BAD_INPUT;
             }
-            match format_source(&SourceFile::new("<stdin>", text.as_str())) {
+            let source = SourceFile::new("<stdin>", text.as_str());
+            match format_source(&source) {
                 Ok(formatted) if check => {
-                    if formatted != text {
+                    if formatted != *source.text {
                         unformatted.push("<stdin>".to_string());
                     }
                 }

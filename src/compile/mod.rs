@@ -1261,9 +1261,9 @@ pub fn unknown_key(dimension: Dimension, key: &str, taxonomies: &ByDimension<Tax
     )
     .with_help(help.unwrap_or_else(|| {
         format!(
-            "declare it with `{} {key}` below a standard key, or use one of the standard {}s",
+            "declare it with `{} {key}` below a standard key, or use one of the standard {}",
             dimension.keyword(),
-            dimension.noun()
+            dimension.plural()
         )
     }))
 }

@@ -16,13 +16,16 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{ResolvedRequest, default_action, default_facts, finish};
+use super::{RequestId, ResolvedRequest, default_action, default_facts, finish};
 use crate::compile::{self, CompiledPolicy, FactKind, FactValue, KeyId};
 use crate::syntax::Dimension;
 
-/// `text` resolved against `policy`, or `None` when the full path must
-/// read it.
-pub(crate) fn resolve_json(policy: &CompiledPolicy, text: &str) -> Option<ResolvedRequest> {
+/// `text` resolved against `policy`, with its `id`; or `None` when the full
+/// path must read it.
+pub(crate) fn resolve_json(
+    policy: &CompiledPolicy,
+    text: &str,
+) -> Option<(Option<RequestId>, ResolvedRequest)> {
     let mut reader = serde_json::Deserializer::from_str(text);
     let resolved = Fast { policy }.deserialize(&mut reader).ok()?;
     reader.end().ok()?;
@@ -39,7 +42,7 @@ struct Fast<'p> {
 }
 
 impl<'de> DeserializeSeed<'de> for Fast<'_> {
-    type Value = ResolvedRequest;
+    type Value = (Option<RequestId>, ResolvedRequest);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -47,13 +50,13 @@ impl<'de> DeserializeSeed<'de> for Fast<'_> {
 }
 
 impl<'de> Visitor<'de> for Fast<'_> {
-    type Value = ResolvedRequest;
+    type Value = (Option<RequestId>, ResolvedRequest);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a request object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResolvedRequest, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let policy = self.policy;
         let key = |dimension: Dimension, name: &str| {
             policy.taxonomy(dimension).id(name).ok_or_else(give_up)
@@ -64,6 +67,7 @@ impl<'de> Visitor<'de> for Fast<'_> {
         let mut action = None;
         let mut subject = None;
         let mut facts = None;
+        let mut id = None;
         while let Some(field) = map.next_key::<&str>()? {
             // A field given twice is an error of the full path's.
             let once = |seen: bool| if seen { Err(give_up()) } else { Ok(()) };
@@ -76,6 +80,11 @@ impl<'de> Visitor<'de> for Fast<'_> {
                 "context" => {
                     once(facts.is_some())?;
                     facts = Some(map.next_value_seed(Context { policy })?);
+                    continue;
+                }
+                "id" => {
+                    once(id.is_some())?;
+                    id = Some(map.next_value::<Option<RequestId>>()?);
                     continue;
                 }
                 "purpose" => &mut purpose,
@@ -98,7 +107,7 @@ impl<'de> Visitor<'de> for Fast<'_> {
             .map(|p| key(Dimension::Purpose, p))
             .transpose()?;
         let facts = facts.unwrap_or_else(|| default_facts(policy));
-        Ok(finish(
+        let resolved = finish(
             policy,
             data,
             purpose,
@@ -109,7 +118,8 @@ impl<'de> Visitor<'de> for Fast<'_> {
             )?,
             key(Dimension::Subject, subject.flatten().unwrap_or("customer"))?,
             facts,
-        ))
+        );
+        Ok((id.flatten(), resolved))
     }
 }
 
@@ -206,7 +216,7 @@ mod tests {
     use proptest::sample::select;
 
     use super::resolve_json;
-    use crate::{Policy, Request};
+    use crate::{Policy, RequestId};
 
     fn policy() -> &'static Policy {
         static POLICY: OnceLock<Policy> = OnceLock::new();
@@ -216,8 +226,10 @@ mod tests {
     }
 
     /// The full path: what the fast one must agree with.
-    fn full(policy: &Policy, text: &str) -> Option<crate::ResolvedRequest> {
-        policy.resolve(&Request::from_json(text).ok()?).ok()
+    fn full(policy: &Policy, text: &str) -> Option<(Option<RequestId>, crate::ResolvedRequest)> {
+        let read = policy.read_request("request", text);
+        let resolved = read.resolved.ok()?;
+        Some((read.request?.id, resolved))
     }
 
     #[test]
@@ -229,6 +241,9 @@ mod tests {
             r#"{"context": {"subject_age": 12, "consent": ["marketing"], "dnt": true}, "data": ["user"], "action": "share.sell", "subject": "visitor", "recipient": "third_party"}"#,
             r#"{"data": "non_personal.statistics", "purpose": null, "context": {}}"#,
             r#"{"data": ["user.name"], "context": {"subject_age": 12, "subject_age": 40}}"#,
+            r#"{"id": "a-1", "data": "user.name"}"#,
+            r#"{"data": "user.name", "id": 17}"#,
+            r#"{"data": "user.name", "id": null}"#,
         ] {
             let fast = resolve_json(policy.compiled(), text);
             assert!(fast.is_some(), "{text} left the fast path");
@@ -249,6 +264,8 @@ mod tests {
             r#"{"data": "user", "context": {"agee": 12}}"#,
             r#"{"data": "user"} trailing"#,
             r#"["user"]"#,
+            r#"{"id": ["a"], "data": "user"}"#,
+            r#"{"id": "a", "id": "b", "data": "user"}"#,
         ] {
             assert_eq!(resolve_json(policy.compiled(), text), None, "{text}");
         }
@@ -289,6 +306,7 @@ mod tests {
         "null",
         "\"sell\"",
     ];
+    const IDS: &[&str] = &["\"a-1\"", "17", "null", "[1]", "\"a\\u0031\""];
     const SUBJECTS: &[&str] = &["\"visitor\"", "\"customer\"", "null", "\"nope\""];
     const FACTS: &[&str] = &[
         "\"subject_age\": 12",
@@ -325,6 +343,7 @@ mod tests {
             prop::option::of(value(ACTIONS, 4)),
             prop::option::of(value(SUBJECTS, 3)),
             prop::option::of(prop::collection::vec(value(FACTS, 9), 0..4)),
+            prop::option::of(value(IDS, 3)),
             prop::option::weighted(
                 0.1,
                 select(&["\"data\": \"user\"", "\"purpse\": null", "\"context\": {}"][..]),
@@ -332,9 +351,10 @@ mod tests {
             any::<prop::sample::Index>(),
         )
             .prop_map(
-                |(data, purpose, recipient, action, subject, facts, extra, shift)| {
+                |(data, purpose, recipient, action, subject, facts, id, extra, shift)| {
                     let mut fields = vec![format!("\"data\": {data}")];
                     for (name, value) in [
+                        ("id", id),
                         ("purpose", purpose),
                         ("recipient", recipient),
                         ("action", action),

@@ -268,6 +268,17 @@ fn check_nesting(source: &SourceFile) -> Option<Problem> {
 
 fn syntax_problem(source: &SourceFile, variant: &ErrorVariant<G>, at: usize) -> Problem {
     let text: &str = &source.text;
+    if let Some(end) = unclosed_string_end(text, at) {
+        // pest can only say it found a `"` where it wanted a string; the
+        // string is there, it is never closed.
+        return Problem::error("privet::syntax", "this string is never closed")
+            .at(source, Span::new(at, at + 1), "opened here")
+            .with_help(if text.get(end..).is_some_and(|rest| !rest.is_empty()) {
+                "end it with `\"` on the same line: a string cannot go on past the end of a line"
+            } else {
+                "end it with `\"` before the end of the file"
+            });
+    }
     let found = describe_found(text, at);
     let (message, help) = match variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -293,6 +304,24 @@ fn syntax_problem(source: &SourceFile, variant: &ErrorVariant<G>, at: usize) -> 
     Problem::error("privet::syntax", message)
         .at(source, Span::new(at, end), "here")
         .with_help_opt(help)
+}
+
+/// When a string opens at `at` and the line (or the file) ends before it
+/// closes, where it stops: as the grammar reads a string, escapes included.
+fn unclosed_string_end(text: &str, at: usize) -> Option<usize> {
+    let body = text.get(at..)?.strip_prefix('"')?;
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => {
+                chars.next();
+            }
+            '\n' | '\r' => return Some(at + 1 + i),
+            _ => {}
+        }
+    }
+    Some(text.len())
 }
 
 fn syntax_help(positives: &[G], text: &str, at: usize) -> Option<String> {
