@@ -24,6 +24,14 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 /// building the syntax tree recurses once per level.
 pub const MAX_NESTING: usize = 64;
 
+/// pest's call limit counts every rule call of a whole parse, not the depth
+/// of nesting (bounded before parsing, by [`MAX_NESTING`]). It guards
+/// against a parse that never ends, so it grows with the text: a valid
+/// policy takes about 3 calls a byte, and a flat file of 10,000 rules must
+/// load as well as ten files of 1,000. Past it: `privet::syntax`.
+pub const PARSE_CALLS_PER_BYTE: usize = 64;
+pub const MIN_PARSE_CALLS: usize = 1_000_000;
+
 /// The most facts a policy may declare, `std`'s included
 /// (`privet::too_many_facts`). Fact ids are 16 bits wide.
 pub const MAX_FACTS: usize = 4096;
@@ -63,6 +71,12 @@ pub const MAX_DIFF_VALUES: usize = 4096;
 /// 88,000 lines of an audit; a larger budget only slowed a stream of ever
 /// new questions (BENCHMARKS.md §3).
 pub const MAX_BATCH_KEPT_BYTES: usize = 16 << 20;
+
+/// The most fact valuations one lint question enumerates, and the most
+/// boxes a subtraction of deny scopes keeps, before lint leaves the
+/// question undecided: no finding, rather than a guess.
+pub const MAX_LINT_VALUATIONS: usize = 1 << 18;
+pub const MAX_LINT_BOXES: usize = 4096;
 
 /// The longest name a "did you mean" suggestion is computed for: the edit
 /// distance costs the product of the two lengths.

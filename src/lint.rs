@@ -32,7 +32,7 @@ use crate::compile::{
     self, CompiledPolicy, CompiledRule, Cond, FactId, FactKind, FactValue, KeyId, regions,
 };
 use crate::diagnostics::{Problem, SourceFile, did_you_mean};
-use crate::limits::{fact_id, key_id};
+use crate::limits::{MAX_LINT_BOXES, MAX_LINT_VALUATIONS, fact_id, key_id};
 use crate::syntax::{
     self, ByDimension, CompareOp, Condition, ConditionKind, Dimension, Effect, HeaderKind, Item,
     Literal, Span,
@@ -892,11 +892,6 @@ struct Linter<'a> {
     dead: HashSet<usize>,
 }
 
-/// The most valuations a question may enumerate before it is left undecided.
-const MAX_VALUATIONS: usize = 1 << 18;
-/// The most boxes a subtraction of deny scopes may keep before giving up.
-const MAX_BOXES: usize = 4096;
-
 impl<'a> Linter<'a> {
     fn new(policy: &'a CompiledPolicy, files: &'a [&'a (SourceFile, syntax::File)]) -> Self {
         let by_location: HashMap<&str, usize> = policy
@@ -1616,7 +1611,7 @@ impl<'a> Linter<'a> {
         } else {
             representatives.extend(purposes.ones().next().map(key_id));
         }
-        let mut budget = MAX_VALUATIONS;
+        let mut budget = MAX_LINT_VALUATIONS;
         let mut facts: Vec<Option<FactValue>> = vec![None; self.policy.facts.len()];
         for p in representatives {
             let mut candidates: Vec<(FactId, Vec<FactValue>)> = Vec::new();
@@ -1891,7 +1886,7 @@ fn subtract_all(
                     break;
                 }
             }
-            if next.len() > MAX_BOXES {
+            if next.len() > MAX_LINT_BOXES {
                 return None;
             }
         }

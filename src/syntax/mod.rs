@@ -13,7 +13,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use crate::diagnostics::{Problem, SourceFile};
-use crate::limits::{MAX_FILE_BYTES, MAX_NESTING};
+use crate::limits::{MAX_FILE_BYTES, MAX_NESTING, MIN_PARSE_CALLS, PARSE_CALLS_PER_BYTE};
 
 mod grammar {
     #[derive(pest_derive::Parser)]
@@ -22,14 +22,6 @@ mod grammar {
 }
 
 use grammar::{PrivetParser, Rule as G};
-
-/// pest's call limit counts every rule call of a whole parse, not the depth
-/// of nesting (that is bounded before parsing, by `check_nesting`). It is a
-/// guard against a parse that never ends, so it grows with the text: a
-/// valid policy takes about 3 calls a byte, and a flat file of 10,000 rules
-/// must load as well as ten files of 1,000.
-const CALLS_PER_BYTE: usize = 64;
-const MIN_CALL_LIMIT: usize = 1_000_000;
 
 /// Parse one file. Returns the items that parsed, and every problem found.
 pub fn parse(source: &SourceFile) -> (File, Vec<Problem>) {
@@ -64,8 +56,8 @@ fn parse_with_pest(source: &SourceFile) -> (File, Vec<Problem>) {
     let text: &str = &source.text;
     pest::set_call_limit(std::num::NonZeroUsize::new(
         text.len()
-            .saturating_mul(CALLS_PER_BYTE)
-            .max(MIN_CALL_LIMIT),
+            .saturating_mul(PARSE_CALLS_PER_BYTE)
+            .max(MIN_PARSE_CALLS),
     ));
     let mut file = File::default();
     let mut offset = 0;
