@@ -259,14 +259,7 @@ fn domain(
             values.push(both(format!("{name} = true"), FactValue::Bool(true)));
         }
         FactKind::Int => {
-            let bounds: Vec<i64> = old_regions
-                .starts
-                .iter()
-                .chain(&new_regions.starts)
-                .copied()
-                .collect::<BTreeSet<i64>>()
-                .into_iter()
-                .collect();
+            let bounds = union(&old_regions.starts, &new_regions.starts);
             if bounds.len() >= MAX_DIFF_VALUES {
                 return Err(too_many(format!("{} thresholds", bounds.len())));
             }
@@ -337,14 +330,7 @@ fn domain(
             }
         }
         FactKind::EnumSet(members) => {
-            let masks: Vec<u64> = old_regions
-                .masks
-                .iter()
-                .chain(&new_regions.masks)
-                .copied()
-                .collect::<BTreeSet<u64>>()
-                .into_iter()
-                .collect();
+            let masks = union(&old_regions.masks, &new_regions.masks);
             let classes = regions::member_classes(&masks, MAX_DIFF_VALUES)
                 .ok_or_else(|| too_many(format!("{} sets of members asked about", masks.len())))?;
             let member_names = |group: u64| -> Vec<&str> {
@@ -384,6 +370,12 @@ fn domain(
         });
     }
     Ok(values)
+}
+
+/// What either policy tells apart, ascending, each once.
+fn union<T: Ord + Copy>(old: &[T], new: &[T]) -> Vec<T> {
+    let both: BTreeSet<T> = old.iter().chain(new).copied().collect();
+    both.into_iter().collect()
 }
 
 fn read_facts(cond: &Cond, out: &mut BTreeSet<compile::FactId>) {

@@ -995,34 +995,14 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
         if ways.is_empty() {
             return Vec::new();
         }
-        stopping = stopping
-            .iter()
-            .flat_map(|so_far| {
-                ways.iter().map(move |way| {
-                    let mut both = so_far.clone();
-                    both.extend(way.iter().cloned());
-                    both
-                })
-            })
-            .take(MAX_WAYS)
-            .collect();
+        stopping = each_with_each(&stopping, &ways, MAX_WAYS);
     }
     let proposals: Vec<Vec<Change>> = if trace.denies.is_empty() {
         enabling
     } else if enabling.is_empty() {
         stopping
     } else {
-        enabling
-            .iter()
-            .flat_map(|enable| {
-                stopping.iter().map(move |stop| {
-                    let mut both = enable.clone();
-                    both.extend(stop.iter().cloned());
-                    both
-                })
-            })
-            .take(MAX_WAYS * MAX_WAYS)
-            .collect()
+        each_with_each(&enabling, &stopping, MAX_WAYS * MAX_WAYS)
     };
     let mut hints = Vec::new();
     for proposal in proposals {
@@ -1057,6 +1037,26 @@ fn find_hints(policy: &CompiledPolicy, request: &ResolvedRequest, trace: &Trace)
     }
     hints.sort();
     hints
+}
+
+/// Every change set of `firsts` joined with every one of `seconds`, the
+/// first `most` of them: each way of doing one thing and then another.
+fn each_with_each(
+    firsts: &[Vec<Change>],
+    seconds: &[Vec<Change>],
+    most: usize,
+) -> Vec<Vec<Change>> {
+    firsts
+        .iter()
+        .flat_map(|first| {
+            seconds.iter().map(move |second| {
+                let mut both = first.clone();
+                both.extend(second.iter().cloned());
+                both
+            })
+        })
+        .take(most)
+        .collect()
 }
 
 /// The most ways of stopping the fired denies that hints try.
