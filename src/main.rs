@@ -116,7 +116,9 @@ enum Command {
     /// Every data category, purpose, recipient, action and subject both policies know,
     /// and every combination of fact values that matters, is compared (not sampled);
     /// changes are grouped under the broadest keys that share them, with the rules
-    /// and citations on both sides. Exit 0 no change, 1 changes, 2 trouble.
+    /// and citations on both sides. Where a bound of the search is reached the diff
+    /// says INCOMPLETE and why, and exits 2 rather than report fewer changes.
+    /// Exit 0 no change, 1 changes, 2 trouble (an incomplete diff included).
     #[command(after_help = "Example:\n  \
         privet diff policies/huawei/global-2016.privet policies/huawei/enterprise-community-2018.privet")]
     Diff {
